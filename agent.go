@@ -1,0 +1,66 @@
+package veilig
+
+import (
+	"regexp"
+	"slices"
+	"time"
+)
+
+// Role is what an agent account may do.
+type Role string
+
+const (
+	RoleAgent      Role = "agent"      // takes contacts of its purposes
+	RoleSupervisor Role = "supervisor" // and sees the queue of all purposes
+	RoleAdmin      Role = "admin"      // and manages accounts and reads the audit log
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAgent || r == RoleSupervisor || r == RoleAdmin }
+
+// Agent is an account of a person who takes contacts. Accounts are made with
+// `veilig user add` (and later by admins); PasswordHash is an argon2id PHC
+// string and is never sent anywhere.
+type Agent struct {
+	ID           string    `json:"id"`
+	Username     string    `json:"username"`
+	DisplayName  string    `json:"displayName"`
+	Role         Role      `json:"role"`
+	Purposes     []string  `json:"purposes"` // purpose ids this agent serves; "*" for all
+	PasswordHash string    `json:"-"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+var usernamePattern = regexp.MustCompile(`^[a-zA-Z0-9._@-]{2,64}$`)
+
+// Validate reports the first problem with a, as an EINVALID error.
+func (a *Agent) Validate() error {
+	if !usernamePattern.MatchString(a.Username) {
+		return Errorf(EINVALID, "username must be 2-64 letters, digits or . _ @ -")
+	}
+	if !a.Role.Valid() {
+		return Errorf(EINVALID, "role must be agent, supervisor or admin")
+	}
+	if len(a.Purposes) == 0 {
+		return Errorf(EINVALID, "an agent serves at least one purpose (or \"*\")")
+	}
+	return nil
+}
+
+// Serves reports whether the agent may take contacts for purpose id.
+func (a *Agent) Serves(purposeID string) bool {
+	return slices.Contains(a.Purposes, "*") || slices.Contains(a.Purposes, purposeID)
+}
+
+// AgentSession is a signed-in agent. The token itself is only in the agent's
+// cookie; the store keeps its hash. CSRFToken must come back in a header with
+// every state-changing request.
+type AgentSession struct {
+	TokenHash  []byte
+	AgentID    string
+	CSRFToken  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute end; idle timeout is checked against LastSeenAt
+}

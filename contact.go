@@ -1,0 +1,57 @@
+package veilig
+
+import "time"
+
+// Contact is a session as an agent sees it once a call has been matched:
+// who is waiting, for what, and (only after the agent opens it) what they
+// proved. Attributes is nil in lists; it is filled only by OpenContact.
+type Contact struct {
+	ID           string       `json:"id"` // the session id, also the contact reference
+	PurposeID    string       `json:"purpose"`
+	PurposeLabel string       `json:"purposeLabel"`
+	Channel      Channel      `json:"channel"`
+	State        SessionState `json:"state"`
+	CallerNumber string       `json:"callerNumber,omitempty"`
+	Provider     string       `json:"provider"`
+	Means        Means        `json:"means"`
+	Assurance    Assurance    `json:"assurance"`
+	MatchedAt    time.Time    `json:"matchedAt"`
+	DisclosedAt  time.Time    `json:"disclosedAt"`
+	TakenBy      string       `json:"takenBy,omitempty"`
+	Attributes   []Attribute  `json:"attributes,omitempty"`
+}
+
+// CallState is a state of a call reported by the telephony platform.
+type CallState string
+
+const (
+	CallQueued      CallState = "queued"      // the caller waits in the queue
+	CallAnswered    CallState = "answered"    // an agent picked up
+	CallEnded       CallState = "ended"       // hang-up by either side
+	CallUnavailable CallState = "unavailable" // the centre could not take it (closed, queue full)
+)
+
+// Valid reports whether c is a known call state.
+func (c CallState) Valid() bool {
+	switch c {
+	case CallQueued, CallAnswered, CallEnded, CallUnavailable:
+		return true
+	}
+	return false
+}
+
+// IncomingCall is what a telephony platform reports when a caller has typed
+// a code. Code and CallerNumber are personal or secret: never log them.
+type IncomingCall struct {
+	Code         string `json:"code"`
+	CallerNumber string `json:"callerNumber"`
+	Provider     string `json:"provider"`
+	CallID       string `json:"callId"`
+}
+
+// CallMatch is the answer to an incoming call.
+type CallMatch struct {
+	Matched    bool   `json:"matched"`
+	ContactRef string `json:"contactRef,omitempty"` // opaque: the session id
+	PurposeID  string `json:"purpose,omitempty"`
+}

@@ -1,0 +1,186 @@
+package veilig
+
+import "time"
+
+// SessionState is where a session is in its life:
+//
+//	created → disclosing → disclosed → matched → answered → ended
+//
+// with cancelled, expired and failed as the other ends. A phone contact that
+// is matched can also go straight to ended (hang-up in the queue).
+type SessionState string
+
+const (
+	StateCreated    SessionState = "created"    // Yivi session started, nobody scanned yet
+	StateDisclosing SessionState = "disclosing" // the Yivi app has connected
+	StateDisclosed  SessionState = "disclosed"  // a valid disclosure is stored; waiting for the call
+	StateMatched    SessionState = "matched"    // a call brought the code; waiting for an agent
+	StateAnswered   SessionState = "answered"   // an agent has the contact
+	StateEnded      SessionState = "ended"      // the contact is over; attributes are gone
+	StateCancelled  SessionState = "cancelled"  // the person or the app cancelled
+	StateExpired    SessionState = "expired"    // the code was not used in time
+	StateFailed     SessionState = "failed"     // the disclosure did not prove what was asked
+)
+
+// Terminal reports whether no transition leaves s.
+func (s SessionState) Terminal() bool {
+	switch s {
+	case StateEnded, StateCancelled, StateExpired, StateFailed:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is a known state.
+func (s SessionState) Valid() bool {
+	_, ok := transitions[s]
+	return ok || s.Terminal()
+}
+
+var transitions = map[SessionState][]SessionState{
+	StateCreated:    {StateDisclosing, StateDisclosed, StateCancelled, StateExpired, StateFailed},
+	StateDisclosing: {StateDisclosed, StateCancelled, StateExpired, StateFailed},
+	StateDisclosed:  {StateMatched, StateCancelled, StateExpired},
+	StateMatched:    {StateAnswered, StateEnded},
+	StateAnswered:   {StateEnded},
+}
+
+// CanBecome reports whether a session in state s may move to next.
+func (s SessionState) CanBecome(next SessionState) bool {
+	for _, t := range transitions[s] {
+		if t == next {
+			return true
+		}
+	}
+	return false
+}
+
+// LiveStates are the states in which a session still holds, or may still
+// receive, personal data.
+var LiveStates = []SessionState{StateCreated, StateDisclosing, StateDisclosed, StateMatched, StateAnswered}
+
+// Session is one attempt by a person to make a verified contact for a
+// purpose. It is created by the citizen API, moved along by the Yivi server's
+// result and the telephony platform, and ended by an agent, the platform or
+// the retention job. Personal data (attributes, caller number) lives in the
+// store sealed and is destroyed when the session ends.
+type Session struct {
+	ID        string // opaque public reference, also the contact reference
+	PurposeID string
+	Channel   Channel
+	Means     Means
+	State     SessionState
+	Reason    string // why it failed, cancelled or ended; never personal
+
+	// YiviToken is the requestor token of the Yivi session: a secret that
+	// lets us cancel it. Never shown to the citizen or logged.
+	YiviToken string
+
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // the code and the disclosure are void after this
+	DisclosedAt time.Time // zero until disclosed
+	MatchedAt   time.Time
+	AnsweredAt  time.Time
+	EndedAt     time.Time // zero while live
+
+	// Call, set when matched.
+	Provider string // telephony platform ("connect", "twilio", "asterisk", "api")
+	CallID   string // the platform's id of the call
+
+	TakenBy string // agent id that opened the contact, "" until then
+}
+
+// Attribute is one verified attribute as disclosed. Labels and the issuer's
+// name come from the Yivi scheme so agents see words, not ids.
+type Attribute struct {
+	ID       string            `json:"id"`     // Yivi attribute type id, e.g. pbdf.gemeente.personalData.bsn
+	Value    string            `json:"value"`  // raw value as disclosed
+	Labels   map[string]string `json:"labels"` // by language
+	IssuerID string            `json:"issuer"` // scheme.issuer
+	Issuer   map[string]string `json:"issuerLabels"`
+	IssuedAt time.Time         `json:"issuedAt"`
+}
+
+// Disclosure is the verified result of a Yivi disclosure, as stored with the
+// session (sealed).
+type Disclosure struct {
+	Means      Means       `json:"means"`
+	Assurance  Assurance   `json:"assurance"`
+	Attributes []Attribute `json:"attributes"`
+	At         time.Time   `json:"at"`
+}
+
+// DisclosureOutcome is what a Yivi session ended with, before we judge it.
+type DisclosureOutcome struct {
+	Status      string // Yivi status: DONE, CANCELLED, TIMEOUT
+	ProofStatus string // VALID, INVALID, INVALID_TIMESTAMP, UNMATCHED_REQUEST, MISSING_ATTRIBUTES, EXPIRED
+	// Attributes in the order disclosed, with their Yivi status
+	// (PRESENT, EXTRA, NULL, INVALID_VALUE).
+	Attributes []DisclosedAttribute
+	Err        string // a server-side error, if the session errored
+}
+
+// DisclosedAttribute is one attribute as the Yivi server reported it.
+type DisclosedAttribute struct {
+	Attribute
+	Status string
+}
+
+// Judge decides whether an outcome proves what purpose p asks. It returns the
+// disclosure to store, or the state the session must end in and a reason
+// that is safe to show (it names no value).
+func (o DisclosureOutcome) Judge(p *Purpose) (*Disclosure, SessionState, string) {
+	switch o.Status {
+	case "DONE":
+	case "CANCELLED":
+		return nil, StateCancelled, "cancelled in the Yivi app"
+	case "TIMEOUT":
+		return nil, StateExpired, "the Yivi session timed out"
+	default:
+		if o.Err != "" {
+			return nil, StateFailed, "the Yivi session ended with an error"
+		}
+		return nil, StateFailed, "the Yivi session ended as " + o.Status
+	}
+	if o.ProofStatus != "VALID" {
+		return nil, StateFailed, "proof status " + o.ProofStatus
+	}
+	if len(o.Attributes) == 0 {
+		return nil, StateFailed, "no attributes disclosed"
+	}
+	got := map[string]bool{}
+	d := &Disclosure{Means: MeansYivi, Assurance: MeansYivi.Assurance()}
+	for _, a := range o.Attributes {
+		if a.Status != "PRESENT" {
+			return nil, StateFailed, "attribute " + a.ID + " is " + a.Status
+		}
+		got[a.ID] = true
+		d.Attributes = append(d.Attributes, a.Attribute)
+	}
+	// Every disjunction must be satisfied by one of its alternatives in full;
+	// the Yivi server checks this too, but we do not trust a single check
+	// for what decides who is on the phone.
+	for _, discon := range p.Disclose {
+		ok := false
+		for _, con := range discon {
+			all := true
+			for _, id := range con {
+				if !got[id] {
+					all = false
+					break
+				}
+			}
+			if all {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return nil, StateFailed, "a requested attribute is missing"
+		}
+	}
+	if !d.Assurance.AtLeast(p.MinAssurance) {
+		return nil, StateFailed, "assurance too low"
+	}
+	return d, StateDisclosed, ""
+}

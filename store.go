@@ -1,0 +1,145 @@
+package veilig
+
+import (
+	"context"
+	"time"
+)
+
+// Sealed is data encrypted at rest (AES-256-GCM by package keyring) with the
+// id of the key that sealed it, so keys can be rotated: new data is sealed
+// with the active key, old data opens with the key it names. The zero value
+// means "nothing stored".
+type Sealed struct {
+	KeyID string
+	Data  []byte
+}
+
+// IsZero reports whether nothing is stored.
+func (s Sealed) IsZero() bool { return s.KeyID == "" && len(s.Data) == 0 }
+
+// Sealer seals and opens personal data. aad binds the ciphertext to its row
+// (the session id), so a sealed value copied to another row does not open.
+type Sealer interface {
+	Seal(plaintext, aad []byte) (Sealed, error)
+	Open(s Sealed, aad []byte) ([]byte, error)
+}
+
+// StoredSession is a session row with what the domain type leaves out: the
+// sealed personal data. Only the service opens them.
+type StoredSession struct {
+	Session
+	SealedDisclosure Sealed // JSON of Disclosure, aad = session id
+	SealedCaller     Sealed // caller number, aad = session id
+}
+
+// Transition changes one session atomically: it checks the session is in one
+// of From, applies every set field, appends the event and writes the audit
+// entry, all in one transaction, and publishes the event after commit.
+type Transition struct {
+	SessionID string
+	From      []SessionState // allowed current states; ECONFLICT otherwise
+	To        SessionState   // may equal the current state (no state change)
+	Event     string         // event type to append; "" for no event
+	Reason    string         // stored as the session's reason and in the event
+	At        time.Time
+
+	YiviToken        *string // set the Yivi requestor token
+	SealedDisclosure *Sealed // set the disclosure (DisclosedAt = At)
+	Call             *Call   // set when matched (MatchedAt = At)
+	TakenBy          *string // set the agent that took the contact
+	ClearCode        bool    // the code can never match again
+	DestroyPersonal  bool    // attributes, caller number and Yivi token are erased
+	RetainUntil      time.Time
+	Audit            *AuditEntry // written in the same transaction, if set
+}
+
+// Call is what a matched call adds to a session.
+type Call struct {
+	Provider     string
+	CallID       string
+	SealedCaller Sealed
+}
+
+// SessionFilter selects sessions for lists.
+type SessionFilter struct {
+	States   []SessionState
+	Purposes []string // "*" or empty for all
+	Limit    int
+}
+
+// PurgeResult counts what a purge removed.
+type PurgeResult struct {
+	Sessions, Events, AgentSessions, Signatures, Misses, AuditEntries int64
+}
+
+// Store persists everything Veilig Contact keeps. It is implemented by
+// package sqlite (the embedded default) and package postgres (replicas), and
+// both pass the same contract tests in package storetest.
+//
+// Error codes: methods return ENOTFOUND for a missing row, ECONFLICT for a
+// uniqueness or state conflict, and wrap anything else as internal.
+type Store interface {
+	// CreateSession inserts s (State created) with its keyed code hash and
+	// status-token hash, and appends the "created" event. ECONFLICT if the
+	// code hash is in use by another session: the caller draws a new code.
+	CreateSession(ctx context.Context, s *Session, codeHash, statusTokenHash []byte, retainUntil time.Time) (Event, error)
+	// Session returns a session by id; ENOTFOUND.
+	Session(ctx context.Context, id string) (*StoredSession, error)
+	// SessionByStatusToken returns a session by the hash of its status token; ENOTFOUND.
+	SessionByStatusToken(ctx context.Context, tokenHash []byte) (*StoredSession, error)
+	// SessionByCall returns the session a platform's call was matched to; ENOTFOUND.
+	SessionByCall(ctx context.Context, provider, callID string) (*StoredSession, error)
+	// Sessions lists sessions, oldest MatchedAt (then CreatedAt) first.
+	Sessions(ctx context.Context, f SessionFilter) ([]*StoredSession, error)
+	// Transition applies t; ENOTFOUND if no session, ECONFLICT if not in t.From.
+	Transition(ctx context.Context, t Transition) (*StoredSession, Event, error)
+	// MatchCode atomically finds the disclosed, unexpired session whose code
+	// hash is codeHash, clears the code, sets the call and moves it to
+	// matched, appending the event. ENOMATCH when there is none (unknown,
+	// used and expired codes are indistinguishable).
+	MatchCode(ctx context.Context, codeHash []byte, call Call, at time.Time) (*StoredSession, Event, error)
+	// ExpireSessions moves every session of purposeID in created, disclosing
+	// or disclosed whose ExpiresAt is not after now to expired, clearing
+	// code and personal data and appending events.
+	ExpireSessions(ctx context.Context, purposeID string, now, retainUntil time.Time) ([]Event, error)
+	// Purge deletes sessions (and their events) whose retention ended before
+	// now, expired agent sessions, signatures and misses, and audit entries
+	// older than auditBefore.
+	Purge(ctx context.Context, now, auditBefore time.Time) (PurgeResult, error)
+
+	// EventsSince returns events with Seq > after that match f, in Seq order, at most limit.
+	EventsSince(ctx context.Context, f EventFilter, after int64, limit int) ([]Event, error)
+	// LastEventSeq returns the highest Seq stored (0 if none).
+	LastEventSeq(ctx context.Context) (int64, error)
+
+	// CreateAgent inserts a; ECONFLICT if the username is taken.
+	CreateAgent(ctx context.Context, a *Agent) error
+	// UpdateAgent replaces display name, role, purposes, password hash and disabled; ENOTFOUND.
+	UpdateAgent(ctx context.Context, a *Agent) error
+	Agent(ctx context.Context, id string) (*Agent, error)                 // ENOTFOUND
+	AgentByUsername(ctx context.Context, username string) (*Agent, error) // ENOTFOUND
+	Agents(ctx context.Context) ([]*Agent, error)
+
+	CreateAgentSession(ctx context.Context, s *AgentSession) error
+	AgentSession(ctx context.Context, tokenHash []byte) (*AgentSession, error) // ENOTFOUND
+	TouchAgentSession(ctx context.Context, tokenHash []byte, at time.Time) error
+	DeleteAgentSession(ctx context.Context, tokenHash []byte) error
+
+	// AddAudit appends an entry outside a transition (sign-in).
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	// Audit lists entries matching f, newest first.
+	Audit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+
+	// RememberSignature records a telephony request signature until
+	// expiresAt; ECONFLICT if it was seen before (a replay).
+	RememberSignature(ctx context.Context, sigHash []byte, expiresAt time.Time) error
+	// RecordMiss records a code that matched nothing, under a keyed hash of
+	// the caller number (never the number itself).
+	RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error
+	// CountMisses counts misses since since, for callerKey, or all callers when callerKey is nil.
+	CountMisses(ctx context.Context, callerKey []byte, since time.Time) (int, error)
+
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
