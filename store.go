@@ -46,7 +46,7 @@ type Transition struct {
 	YiviToken        *string // set the Yivi requestor token
 	SealedDisclosure *Sealed // set the disclosure (DisclosedAt = At)
 	Call             *Call   // set when matched (MatchedAt = At)
-	TakenBy          *string // set the agent that took the contact
+	TakenBy          *string // set the agent that took the contact; ECONFLICT (and nothing changed) if another agent already took it
 	ClearCode        bool    // the code can never match again
 	DestroyPersonal  bool    // attributes, caller number and Yivi token are erased
 	RetainUntil      time.Time

@@ -1,0 +1,170 @@
+// Package agentauth signs agents in and out: argon2id password hashes,
+// server-side sessions behind an opaque cookie token, CSRF tokens, idle and
+// absolute timeouts, and a limit on sign-in attempts.
+package agentauth
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"golang.org/x/time/rate"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// Params are the argon2id parameters for new hashes: the OWASP-recommended
+// 19 MiB, 2 passes, 1 lane. Hashes carry their parameters, so raising these
+// later keeps old hashes verifiable.
+var Params = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// MinPasswordLength follows NIST SP 800-63B for memorised secrets chosen by users.
+const MinPasswordLength = 12
+
+// HashPassword returns the argon2id PHC string for password.
+func HashPassword(password string) (string, error) {
+	if len(password) < MinPasswordLength {
+		return "", veilig.Errorf(veilig.EINVALID, "a password needs at least %d characters", MinPasswordLength)
+	}
+	if len(password) > 1024 {
+		return "", veilig.Errorf(veilig.EINVALID, "a password may have at most 1024 characters")
+	}
+	return argon2id.CreateHash(password, Params)
+}
+
+// Auth authenticates agents against the store.
+type Auth struct {
+	store veilig.Store
+	idle  time.Duration
+	max   time.Duration
+	now   veilig.Clock
+	// perMinute sign-in attempts per username and per remote address.
+	perMinute int
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+	// dummyHash is verified against when the username does not exist, so a
+	// wrong username takes as long as a wrong password.
+	dummyHash string
+}
+
+// New returns an Auth. idle and max bound a session's life.
+func New(store veilig.Store, idle, max time.Duration, perMinute int, now veilig.Clock) (*Auth, error) {
+	if now == nil {
+		now = time.Now
+	}
+	dummy, err := argon2id.CreateHash(veilig.NewToken(), Params)
+	if err != nil {
+		return nil, err
+	}
+	return &Auth{store: store, idle: idle, max: max, now: now, perMinute: perMinute, limiters: map[string]*rate.Limiter{}, dummyHash: dummy}, nil
+}
+
+func (a *Auth) allow(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.limiters[key]
+	if !ok {
+		if len(a.limiters) > 100_000 {
+			// Forget everyone rather than grow without bound under a flood.
+			a.limiters = map[string]*rate.Limiter{}
+		}
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(a.perMinute)), a.perMinute)
+		a.limiters[key] = l
+	}
+	return l.Allow()
+}
+
+// SignedIn is a successful sign-in: Token goes into the cookie, CSRFToken to
+// the page.
+type SignedIn struct {
+	Agent     *veilig.Agent
+	Token     string
+	CSRFToken string
+	ExpiresAt time.Time
+}
+
+// Login checks username and password.
+//
+// Error codes: EUNAUTHORIZED (the same for unknown user, wrong password and
+// disabled account), ERATELIMIT.
+func (a *Auth) Login(ctx context.Context, username, password, remoteAddr string) (*SignedIn, error) {
+	if !a.allow("user:"+username) || !a.allow("addr:"+remoteAddr) {
+		return nil, veilig.Errorf(veilig.ERATELIMIT, "too many sign-in attempts; wait a minute")
+	}
+	wrong := veilig.Errorf(veilig.EUNAUTHORIZED, "wrong username or password")
+	if len(password) > 1024 {
+		return nil, wrong
+	}
+	agent, err := a.store.AgentByUsername(ctx, username)
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
+		_, _ = argon2id.ComparePasswordAndHash(password, a.dummyHash)
+		return nil, wrong
+	} else if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	ok, err := argon2id.ComparePasswordAndHash(password, agent.PasswordHash)
+	if err != nil || !ok || agent.Disabled {
+		return nil, wrong
+	}
+	now := a.now()
+	token := veilig.NewToken()
+	s := &veilig.AgentSession{
+		TokenHash: veilig.TokenHash(token), AgentID: agent.ID, CSRFToken: veilig.NewToken(),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.max),
+	}
+	if err := a.store.CreateAgentSession(ctx, s); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if err := a.store.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: agent.ID, Action: veilig.AuditAgentSignIn, RemoteAddr: remoteAddr}); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return &SignedIn{Agent: agent, Token: token, CSRFToken: s.CSRFToken, ExpiresAt: s.ExpiresAt}, nil
+}
+
+// Authenticate returns the agent behind a cookie token and refreshes the
+// idle timer.
+//
+// Error codes: EUNAUTHORIZED (unknown, expired or idle session, disabled agent).
+func (a *Auth) Authenticate(ctx context.Context, token string) (*veilig.Agent, *veilig.AgentSession, error) {
+	denied := veilig.Errorf(veilig.EUNAUTHORIZED, "sign in first (your session is missing or has expired)")
+	if token == "" || len(token) > 256 {
+		return nil, nil, denied
+	}
+	hash := veilig.TokenHash(token)
+	s, err := a.store.AgentSession(ctx, hash)
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
+		return nil, nil, denied
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("authenticate: %w", err)
+	}
+	now := a.now()
+	if !now.Before(s.ExpiresAt) || now.Sub(s.LastSeenAt) > a.idle {
+		_ = a.store.DeleteAgentSession(ctx, hash)
+		return nil, nil, denied
+	}
+	agent, err := a.store.Agent(ctx, s.AgentID)
+	if err != nil || agent.Disabled {
+		return nil, nil, denied
+	}
+	// Touch at most every few seconds: a busy console polls and streams.
+	if now.Sub(s.LastSeenAt) > 5*time.Second {
+		if err := a.store.TouchAgentSession(ctx, hash, now); err != nil {
+			return nil, nil, fmt.Errorf("authenticate: %w", err)
+		}
+	}
+	return agent, s, nil
+}
+
+// CheckCSRF reports whether got is the session's CSRF token.
+func CheckCSRF(s *veilig.AgentSession, got string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(s.CSRFToken), []byte(got)) == 1
+}
+
+// Logout ends the session behind token.
+func (a *Auth) Logout(ctx context.Context, token string) error {
+	return a.store.DeleteAgentSession(ctx, veilig.TokenHash(token))
+}

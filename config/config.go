@@ -1,0 +1,475 @@
+// Package config reads Veilig Contact's configuration: one YAML file plus
+// environment overrides (VEILIG_<KEY_PATH>, e.g. VEILIG_DATABASE_URL), with
+// defaults that make `veilig serve` run with no configuration at all. Load
+// checks everything and reports every problem at once, each with its key.
+package config
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// Config is the whole configuration. Durations are Go durations ("15m").
+type Config struct {
+	// DataDir holds the SQLite file, the generated secrets and the extracted
+	// demo scheme when those are not configured elsewhere.
+	DataDir string `yaml:"data_dir"`
+	// Demo turns on the demo scheme, demo purpose and demo pages. On by
+	// default; any configuration file that sets purposes should turn it off.
+	Demo bool `yaml:"demo"`
+
+	Public    Listener  `yaml:"public"`
+	Internal  Listener  `yaml:"internal"`
+	Database  Database  `yaml:"database"`
+	Yivi      Yivi      `yaml:"yivi"`
+	Secrets   Secrets   `yaml:"secrets"`
+	Telephony Telephony `yaml:"telephony"`
+	Agents    Agents    `yaml:"agents"`
+	Retention Retention `yaml:"retention"`
+	Log       Log       `yaml:"log"`
+	Purposes  []Purpose `yaml:"purposes"`
+}
+
+// Listener is one HTTP listener.
+type Listener struct {
+	Listen string `yaml:"listen"` // host:port
+	// URL is the base URL people and apps reach this listener at (behind a
+	// proxy it differs from Listen). Public only.
+	URL     string `yaml:"url"`
+	TLSCert string `yaml:"tls_cert"` // PEM files; both or neither
+	TLSKey  string `yaml:"tls_key"`
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Database selects the store: "sqlite:<path>" or a postgres:// URL.
+type Database struct {
+	URL string `yaml:"url"`
+}
+
+// Yivi selects the Yivi server.
+type Yivi struct {
+	Mode string `yaml:"mode"` // embedded (default) or external
+	// Embedded: the schemes folder and the issuer private keys folder
+	// (only needed to issue, i.e. for the demo). Empty with demo on: the
+	// bundled demo scheme. Schemes are never downloaded.
+	SchemesPath           string `yaml:"schemes_path"`
+	IssuerPrivateKeysPath string `yaml:"issuer_private_keys_path"`
+	// Production makes the embedded server refuse developer-mode clients.
+	Production bool `yaml:"production"`
+	// External: the requestor API of a Yivi server and its token.
+	URL   string `yaml:"url"`
+	Token string `yaml:"token"`
+}
+
+// Secrets are base64 keys. Empty in a file-less run: generated once into
+// <data_dir>/secrets.yaml (mode 0600) and reused.
+type Secrets struct {
+	// SecretKey (>= 32 bytes) keys the code and caller hashes. All replicas
+	// must share it.
+	SecretKey string `yaml:"secret_key"`
+	// EncryptionKeys are AES-256 keys by id; ActiveKey seals new data.
+	EncryptionKeys map[string]string `yaml:"encryption_keys"`
+	ActiveKey      string            `yaml:"active_key"`
+}
+
+// Telephony configures the telephony API on the internal listener.
+type Telephony struct {
+	// Secret signs requests (HMAC-SHA256); >= 32 bytes, base64.
+	Secret            string        `yaml:"secret"`
+	ReplayWindow      time.Duration `yaml:"replay_window"`
+	MissPerCaller     int           `yaml:"miss_per_caller"`
+	MissWindow        time.Duration `yaml:"miss_window"`
+	MissOverall       int           `yaml:"miss_overall"`
+	MissOverallWindow time.Duration `yaml:"miss_overall_window"`
+}
+
+// Agents configures agent sign-in.
+type Agents struct {
+	SessionIdle    time.Duration `yaml:"session_idle"`
+	SessionMax     time.Duration `yaml:"session_max"`
+	SecureCookies  bool          `yaml:"secure_cookies"`
+	LoginPerMinute int           `yaml:"login_per_minute"`
+	MaxContact     time.Duration `yaml:"max_contact"`
+}
+
+// Retention configures the maintenance job.
+type Retention struct {
+	Interval time.Duration `yaml:"interval"`
+	Audit    time.Duration `yaml:"audit"`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format"` // json or text
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// Purpose is a purpose as configured; see veilig.Purpose.
+type Purpose struct {
+	ID             string            `yaml:"id"`
+	Labels         map[string]string `yaml:"labels"`
+	Disclose       [][][]string      `yaml:"disclose"`
+	Channel        string            `yaml:"channel"`
+	MinAssurance   string            `yaml:"min_assurance"`
+	PhoneNumber    string            `yaml:"phone_number"`
+	CodeLength     int               `yaml:"code_length"`
+	SessionTTL     time.Duration     `yaml:"session_ttl"`
+	Retention      time.Duration     `yaml:"retention"`
+	AllowedOrigins []string          `yaml:"allowed_origins"`
+}
+
+// Default returns the configuration used with no file: everything on this
+// machine, demo on.
+func Default() Config {
+	return Config{
+		DataDir:  "veilig-data",
+		Demo:     true,
+		Public:   Listener{Listen: "127.0.0.1:8080"},
+		Internal: Listener{Listen: "127.0.0.1:8081"},
+		Yivi:     Yivi{Mode: "embedded"},
+		Telephony: Telephony{
+			ReplayWindow: 5 * time.Minute, MissPerCaller: 5, MissWindow: 15 * time.Minute,
+			MissOverall: 200, MissOverallWindow: time.Minute,
+		},
+		Agents: Agents{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, SecureCookies: true,
+			LoginPerMinute: 10, MaxContact: 12 * time.Hour},
+		Retention: Retention{Interval: time.Minute, Audit: 366 * 24 * time.Hour},
+		Log:       Log{Format: "text", Level: "info"},
+	}
+}
+
+// ProblemList is every problem found, each "key: message".
+type ProblemList []string
+
+func (p ProblemList) Error() string {
+	return "configuration has " + strconv.Itoa(len(p)) + " problem(s):\n  " + strings.Join(p, "\n  ")
+}
+
+// Load reads path (none if "") over the defaults, applies the environment
+// (environ as from os.Environ) and checks the result. The error is a
+// ProblemList naming every problem.
+func Load(path string, environ []string) (*Config, error) {
+	c := Default()
+	var problems ProblemList
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read configuration: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			problems = append(problems, path+": "+err.Error())
+		}
+	}
+	problems = append(problems, applyEnv(&c, environ)...)
+	if len(problems) == 0 {
+		problems = append(problems, c.problems()...)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return &c, nil
+}
+
+// applyEnv sets fields from VEILIG_* variables, named after the YAML key path
+// in upper case with "_" between levels (VEILIG_TELEPHONY_SECRET). Lists take
+// comma-separated values; maps and purposes come from the file only.
+func applyEnv(c *Config, environ []string) []string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "VEILIG_") {
+			env[k] = v
+		}
+	}
+	var problems []string
+	used := map[string]bool{}
+	var walk func(v reflect.Value, prefix, keyPath string)
+	walk = func(v reflect.Value, prefix, keyPath string) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			name := prefix + "_" + strings.ToUpper(tag)
+			key := strings.TrimPrefix(keyPath+"."+tag, ".")
+			f := v.Field(i)
+			if f.Kind() == reflect.Struct {
+				walk(f, name, key)
+				continue
+			}
+			val, ok := env[name]
+			if !ok {
+				continue
+			}
+			used[name] = true
+			if err := setFromString(f, val); err != nil {
+				problems = append(problems, key+" (from "+name+"): "+err.Error())
+			}
+		}
+	}
+	walk(reflect.ValueOf(c).Elem(), "VEILIG", "")
+	var unknown []string
+	for k := range env {
+		if !used[k] && !strings.HasPrefix(k, "VEILIG_TEST_") && k != "VEILIG_CONFIG" {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		problems = append(problems, k+": no such setting")
+	}
+	return problems
+}
+
+func setFromString(f reflect.Value, s string) error {
+	switch f.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("not a duration such as 15m")
+		}
+		f.SetInt(int64(d))
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("not true or false")
+		}
+		f.SetBool(b)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("not a whole number")
+		}
+		f.SetInt(int64(n))
+	case reflect.Slice:
+		if f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("can only be set in the configuration file")
+		}
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("can only be set in the configuration file")
+	}
+	return nil
+}
+
+// Check validates c (as Load does) and fills derived defaults; the error is
+// a ProblemList.
+func (c *Config) Check() error {
+	if p := c.problems(); len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+func (c *Config) problems() ProblemList {
+	var p ProblemList
+	add := func(key, msg string, args ...any) { p = append(p, key+": "+fmt.Sprintf(msg, args...)) }
+
+	if c.DataDir == "" {
+		add("data_dir", "is required")
+	}
+	if c.Public.Listen == "" {
+		add("public.listen", "is required")
+	}
+	if c.Internal.Listen == "" {
+		add("internal.listen", "is required")
+	}
+	if c.Public.Listen != "" && c.Public.Listen == c.Internal.Listen {
+		add("internal.listen", "must differ from public.listen: the telephony API and metrics must not be public")
+	}
+	for _, l := range []struct {
+		key string
+		l   *Listener
+	}{{"public", &c.Public}, {"internal", &c.Internal}} {
+		if (l.l.TLSCert == "") != (l.l.TLSKey == "") {
+			add(l.key+".tls_cert", "tls_cert and tls_key go together")
+		}
+	}
+	// An empty URL means "what we listen on", filled in once listening
+	// (so port 0 works in tests).
+	if u, err := url.Parse(c.Public.URL); c.Public.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/")) {
+		add("public.url", "must be an http(s) base URL without a path, such as https://contact.example.nl")
+	}
+	c.Public.URL = strings.TrimSuffix(c.Public.URL, "/")
+
+	switch {
+	case c.Database.URL == "":
+		c.Database.URL = "sqlite:" + c.DataDir + "/veilig.db"
+	case strings.HasPrefix(c.Database.URL, "sqlite:"):
+		if strings.TrimPrefix(c.Database.URL, "sqlite:") == "" {
+			add("database.url", "sqlite: needs a file path")
+		}
+	case strings.HasPrefix(c.Database.URL, "postgres://"), strings.HasPrefix(c.Database.URL, "postgresql://"):
+		if _, err := url.Parse(c.Database.URL); err != nil {
+			add("database.url", "is not a valid URL")
+		}
+	default:
+		add("database.url", "must start with sqlite: or postgres://")
+	}
+
+	switch c.Yivi.Mode {
+	case "embedded":
+		if c.Yivi.SchemesPath == "" && !c.Demo {
+			add("yivi.schemes_path", "is required when demo is off (schemes are never downloaded)")
+		}
+		if c.Yivi.URL != "" || c.Yivi.Token != "" {
+			add("yivi.url", "url and token are for mode external")
+		}
+	case "external":
+		if u, err := url.Parse(c.Yivi.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("yivi.url", "must be the requestor URL of the Yivi server, such as https://yivi.example.nl")
+		}
+		if c.Yivi.Token == "" {
+			add("yivi.token", "is required in mode external")
+		}
+	default:
+		add("yivi.mode", "must be embedded or external")
+	}
+
+	if c.Secrets.SecretKey != "" {
+		if b, err := base64.StdEncoding.DecodeString(c.Secrets.SecretKey); err != nil || len(b) < 32 {
+			add("secrets.secret_key", "must be base64 of at least 32 bytes")
+		}
+	}
+	if len(c.Secrets.EncryptionKeys) > 0 {
+		if _, ok := c.Secrets.EncryptionKeys[c.Secrets.ActiveKey]; !ok {
+			add("secrets.active_key", "must name one of secrets.encryption_keys")
+		}
+		for id, k := range c.Secrets.EncryptionKeys {
+			if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != 32 {
+				add("secrets.encryption_keys."+id, "must be base64 of exactly 32 bytes")
+			}
+		}
+	} else if c.Secrets.ActiveKey != "" {
+		add("secrets.encryption_keys", "is required with active_key")
+	}
+	if strings.HasPrefix(c.Database.URL, "postgres") {
+		// Replicas must share these; generating them per process would
+		// make codes and sealed data unreadable on every other replica.
+		if c.Secrets.SecretKey == "" {
+			add("secrets.secret_key", "is required with PostgreSQL: every replica must share it")
+		}
+		if len(c.Secrets.EncryptionKeys) == 0 {
+			add("secrets.encryption_keys", "are required with PostgreSQL: every replica must share them")
+		}
+		if c.Telephony.Secret == "" {
+			add("telephony.secret", "is required with PostgreSQL: every replica must share it")
+		}
+	}
+	if c.Telephony.Secret != "" {
+		if b, err := base64.StdEncoding.DecodeString(c.Telephony.Secret); err != nil || len(b) < 32 {
+			add("telephony.secret", "must be base64 of at least 32 bytes")
+		}
+	}
+	if c.Telephony.ReplayWindow < 10*time.Second || c.Telephony.ReplayWindow > time.Hour {
+		add("telephony.replay_window", "must be between 10s and 1h")
+	}
+	if c.Telephony.MissPerCaller < 0 || c.Telephony.MissOverall < 0 {
+		add("telephony.miss_per_caller", "limits must not be negative (0 turns a limit off)")
+	}
+	if c.Telephony.MissPerCaller > 0 && c.Telephony.MissWindow <= 0 {
+		add("telephony.miss_window", "must be positive")
+	}
+	if c.Telephony.MissOverall > 0 && c.Telephony.MissOverallWindow <= 0 {
+		add("telephony.miss_overall_window", "must be positive")
+	}
+	if c.Agents.SessionIdle < time.Minute || c.Agents.SessionMax < c.Agents.SessionIdle {
+		add("agents.session_idle", "must be at least 1m and at most agents.session_max")
+	}
+	if c.Agents.LoginPerMinute < 1 {
+		add("agents.login_per_minute", "must be at least 1")
+	}
+	if c.Agents.MaxContact < time.Minute {
+		add("agents.max_contact", "must be at least 1m")
+	}
+	if c.Retention.Interval < time.Second {
+		add("retention.interval", "must be at least 1s")
+	}
+	if c.Retention.Audit < 24*time.Hour {
+		add("retention.audit", "must be at least 24h")
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		add("log.format", "must be json or text")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be debug, info, warn or error")
+	}
+
+	if len(c.Purposes) == 0 && !c.Demo {
+		add("purposes", "at least one purpose is required when demo is off")
+	}
+	seen := map[string]bool{}
+	for i := range c.Purposes {
+		vp := c.Purposes[i].Domain()
+		key := fmt.Sprintf("purposes[%d]", i)
+		if c.Purposes[i].ID != "" {
+			key = "purposes." + c.Purposes[i].ID
+		}
+		if seen[vp.ID] {
+			add(key+".id", "is used twice")
+		}
+		seen[vp.ID] = true
+		for _, msg := range vp.Validate() {
+			p = append(p, key+"."+msg)
+		}
+	}
+	return p
+}
+
+// Domain returns the purpose with defaults filled in.
+func (p Purpose) Domain() *veilig.Purpose {
+	vp := &veilig.Purpose{
+		ID: p.ID, Labels: p.Labels, Disclose: p.Disclose,
+		Channel: veilig.Channel(p.Channel), MinAssurance: veilig.Assurance(p.MinAssurance),
+		PhoneNumber: p.PhoneNumber, CodeLength: p.CodeLength, SessionTTL: p.SessionTTL,
+		Retention: p.Retention, AllowedOrigins: p.AllowedOrigins,
+	}
+	if vp.Channel == "" {
+		vp.Channel = veilig.ChannelPhone
+	}
+	if vp.MinAssurance == "" {
+		vp.MinAssurance = veilig.AssuranceSubstantial
+	}
+	if vp.CodeLength == 0 {
+		vp.CodeLength = veilig.DefaultCodeLength
+	}
+	if vp.SessionTTL == 0 {
+		vp.SessionTTL = veilig.DefaultSessionTTL
+	}
+	if vp.Retention == 0 {
+		vp.Retention = veilig.DefaultRetention
+	}
+	return vp
+}

@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// startSessionRequest is the body of POST /api/v1/sessions.
+type startSessionRequest struct {
+	Purpose string `json:"purpose"`
+}
+
+// startSessionResponse is shaped for yivi-frontend: sessionPtr and
+// frontendRequest are what yivi-client maps by default; the requestor token
+// is never sent. statusToken opens the status stream and cancels.
+type startSessionResponse struct {
+	SessionPtr      json.RawMessage `json:"sessionPtr"`
+	FrontendRequest json.RawMessage `json:"frontendRequest"`
+	SessionID       string          `json:"sessionId"`
+	StatusToken     string          `json:"statusToken"`
+	Purpose         purposeView     `json:"purpose"`
+	Dial            dialView        `json:"dial"`
+	ExpiresAt       time.Time       `json:"expiresAt"`
+}
+
+type purposeView struct {
+	ID     string            `json:"id"`
+	Labels map[string]string `json:"labels"`
+}
+
+// dialView is what the widget shows after the disclosure, for phones that
+// cannot open tel: links: the number, the code, and the URI.
+type dialView struct {
+	Number string `json:"number"`
+	Code   string `json:"code"`
+	URI    string `json:"uri"`
+}
+
+type sessionView struct {
+	ID        string              `json:"id"`
+	Purpose   string              `json:"purpose"`
+	State     veilig.SessionState `json:"state"`
+	Reason    string              `json:"reason,omitempty"`
+	ExpiresAt time.Time           `json:"expiresAt"`
+}
+
+// cors answers the CORS headers of the citizen API. Purposes list the origins
+// that may use it; the purpose itself is checked again by the service when a
+// session starts.
+func (s *server) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if origin != "" && s.Service.OriginAllowedAnywhere(origin) {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+	}
+}
+
+func (s *server) preflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !s.Service.OriginAllowedAnywhere(origin) {
+		writeError(w, r, s.log, veilig.Errorf(veilig.EFORBIDDEN, "this web page may not use the Veilig Contact API"))
+		return
+	}
+	s.cors(w, r)
+	w.Header().Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Last-Event-ID")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) startSession(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	body, err := readBody(w, r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req startSessionRequest
+	if err := decodeJSON(r, body, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.Purpose == "" {
+		writeError(w, r, s.log, veilig.Errorf(veilig.EINVALID, "purpose is required"))
+		return
+	}
+	started, err := s.Service.StartSession(r.Context(), req.Purpose, r.Header.Get("Origin"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p, _ := s.Service.Purpose(req.Purpose)
+	// yivi-frontend treats anything but 200 as an error, so 200 it is.
+	writeJSON(w, http.StatusOK, startSessionResponse{
+		SessionPtr:      started.SessionPtr,
+		FrontendRequest: started.FrontendRequest,
+		SessionID:       started.SessionID,
+		StatusToken:     started.StatusToken,
+		Purpose:         purposeView{ID: p.ID, Labels: p.Labels},
+		Dial:            dialView{Number: started.PhoneNumber, Code: started.Code, URI: veilig.DialURI(started.PhoneNumber, started.Code)},
+		ExpiresAt:       started.ExpiresAt,
+	})
+}
+
+// statusToken reads the bearer status token from the Authorization header
+// or, for EventSource which cannot set headers, the token query parameter.
+func statusToken(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+		return strings.TrimPrefix(a, "Bearer ")
+	}
+	return r.URL.Query().Get("token")
+}
+
+func (s *server) getSession(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	sess, err := s.Service.SessionByStatusToken(r.Context(), r.PathValue("id"), statusToken(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionView{ID: sess.ID, Purpose: sess.PurposeID, State: sess.State, Reason: sess.Reason, ExpiresAt: sess.ExpiresAt})
+}
+
+func (s *server) cancelSession(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	if err := s.Service.CancelSession(r.Context(), r.PathValue("id"), statusToken(r)); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) sessionEvents(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	sess, err := s.Service.SessionByStatusToken(r.Context(), r.PathValue("id"), statusToken(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	after, err := lastEventID(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	s.stream(w, r, veilig.EventFilter{SessionID: sess.ID}, after, true)
+}

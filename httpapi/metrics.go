@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// Metrics are the Prometheus metrics of one process. Labels are purposes,
+// routes and outcomes: never anything personal.
+type Metrics struct {
+	requests      *prometheus.HistogramVec
+	sessions      *prometheus.CounterVec
+	disclosures   *prometheus.CounterVec
+	calls         *prometheus.CounterVec
+	opened        *prometheus.CounterVec
+	streams       prometheus.Gauge
+	signatureFail prometheus.Counter
+}
+
+// NewMetrics registers the metrics with reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "veilig_http_request_duration_seconds", Help: "HTTP requests by route, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method", "status"}),
+		sessions:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_sessions_started_total", Help: "Sessions started, by purpose."}, []string{"purpose"}),
+		disclosures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_disclosures_total", Help: "Finished Yivi disclosures by purpose and resulting state."}, []string{"purpose", "state"}),
+		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by result (matched, no_match, rate_limited, invalid)."}, []string{"result"}),
+		opened:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_contacts_opened_total", Help: "Contacts whose attributes an agent opened, by purpose."}, []string{"purpose"}),
+		streams:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "veilig_event_streams", Help: "Open event streams (SSE)."}),
+		signatureFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "veilig_telephony_signature_failures_total", Help: "Telephony requests refused for a bad, old or replayed signature."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.sessions, m.disclosures, m.calls, m.opened, m.streams, m.signatureFail)
+	}
+	return m
+}
+
+// Observer returns the service hooks that feed these metrics.
+func (m *Metrics) Observer() veilig.Observer {
+	return veilig.Observer{
+		SessionStarted: func(p string) { m.sessions.WithLabelValues(p).Inc() },
+		Disclosure:     func(p string, s veilig.SessionState) { m.disclosures.WithLabelValues(p, string(s)).Inc() },
+		Call:           func(r string) { m.calls.WithLabelValues(r).Inc() },
+		ContactOpened:  func(p string) { m.opened.WithLabelValues(p).Inc() },
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (m *Metrics) instrument(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}

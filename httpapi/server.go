@@ -1,0 +1,212 @@
+// Package httpapi serves Veilig Contact over HTTP: the citizen API, the
+// agent API and the embedded Yivi server on the public listener; the signed
+// telephony API, metrics and health on the internal one. Plain net/http.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/agentauth"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI document served at /api/v1/openapi.yaml.
+func OpenAPI() []byte { return openAPI }
+
+// Config is what the handlers need.
+type Config struct {
+	Service *veilig.Service
+	Store   veilig.Store // for /readyz
+	Auth    *agentauth.Auth
+	// Yivi is the embedded Yivi server's app-facing handler, mounted at
+	// /irma/; nil with an external Yivi server.
+	Yivi http.Handler
+	// Pages are extra public routes (the console, the widget, demo pages)
+	// mounted by later packages; path pattern to handler.
+	Pages map[string]http.Handler
+
+	PublicURL       string // base URL of the public listener
+	TelephonySecret []byte
+	ReplayWindow    time.Duration
+	SecureCookies   bool
+	TrustedProxies  []netip.Prefix
+	Logger          *slog.Logger
+	Registry        *prometheus.Registry
+	Metrics         *Metrics
+	Clock           veilig.Clock
+}
+
+type server struct {
+	Config
+	log *slog.Logger
+}
+
+func newServer(cfg Config) *server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	return &server{Config: cfg, log: cfg.Logger}
+}
+
+// route is one registered route, listed so the OpenAPI test can check the
+// document against what is really served.
+type route struct {
+	method, path string
+	h            http.HandlerFunc
+}
+
+func (s *server) publicRoutes() []route {
+	return []route{
+		{"GET", "/healthz", s.healthz},
+		{"GET", "/readyz", s.readyz},
+		{"GET", "/api/v1/openapi.yaml", s.openapi},
+		{"POST", "/api/v1/sessions", s.startSession},
+		{"OPTIONS", "/api/v1/sessions", s.preflight},
+		{"GET", "/api/v1/sessions/{id}", s.getSession},
+		{"DELETE", "/api/v1/sessions/{id}", s.cancelSession},
+		{"OPTIONS", "/api/v1/sessions/{id}", s.preflight},
+		{"GET", "/api/v1/sessions/{id}/events", s.sessionEvents},
+		{"OPTIONS", "/api/v1/sessions/{id}/events", s.preflight},
+		{"POST", "/api/v1/agent/login", s.agentLogin},
+		{"POST", "/api/v1/agent/logout", s.agentOnly(s.agentLogout)},
+		{"GET", "/api/v1/agent/me", s.agentOnly(s.agentMe)},
+		{"GET", "/api/v1/agent/contacts", s.agentOnly(s.agentContacts)},
+		{"POST", "/api/v1/agent/contacts/{id}/open", s.agentOnly(s.agentOpen)},
+		{"POST", "/api/v1/agent/contacts/{id}/end", s.agentOnly(s.agentEnd)},
+		{"GET", "/api/v1/agent/events", s.agentOnly(s.agentEvents)},
+	}
+}
+
+func (s *server) internalRoutes() []route {
+	return []route{
+		{"GET", "/healthz", s.healthz},
+		{"GET", "/readyz", s.readyz},
+		{"POST", "/telephony/v1/calls", s.signed(s.reportCall)},
+		{"POST", "/telephony/v1/call-states", s.signed(s.reportCallState)},
+	}
+}
+
+// PublicRoutes and InternalRoutes list "METHOD /path" of every API route
+// (for the OpenAPI test).
+func PublicRoutes() []string   { return routeNames(newServer(Config{}).publicRoutes()) }
+func InternalRoutes() []string { return routeNames(newServer(Config{}).internalRoutes()) }
+
+func routeNames(rs []route) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.method + " " + r.path
+	}
+	return out
+}
+
+// NewPublic returns the handler of the public listener.
+func NewPublic(cfg Config) http.Handler {
+	s := newServer(cfg)
+	mux := http.NewServeMux()
+	for _, r := range s.publicRoutes() {
+		mux.Handle(r.method+" "+r.path, s.Metrics.instrument(r.path, r.h))
+	}
+	if s.Yivi != nil {
+		mux.Handle("/irma/", s.Metrics.instrument("/irma/", http.StripPrefix("/irma", s.Yivi)))
+	}
+	for pattern, h := range s.Pages {
+		mux.Handle(pattern, h)
+	}
+	if _, ok := s.Pages["GET /{$}"]; !ok {
+		mux.HandleFunc("GET /{$}", s.index)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "no such endpoint"))
+	})
+	return s.recoverer(securityHeaders(mux))
+}
+
+// NewInternal returns the handler of the internal listener.
+func NewInternal(cfg Config) http.Handler {
+	s := newServer(cfg)
+	mux := http.NewServeMux()
+	for _, r := range s.internalRoutes() {
+		mux.Handle(r.method+" "+r.path, s.Metrics.instrument(r.path, r.h))
+	}
+	if s.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "no such endpoint"))
+	})
+	return s.recoverer(securityHeaders(mux))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic into a 500 without a stack trace in the answer.
+func (s *server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeError(w, r, s.log, veilig.Errorf(veilig.EINTERNAL, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *server) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write(openAPI)
+}
+
+func (s *server) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	fmt.Fprint(w, `<!doctype html><html lang="en"><meta charset="utf-8"><title>Veilig Contact</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#111}</style>
+<h1>Veilig Contact</h1><p>This server is running. The API is described at <a href="/api/v1/openapi.yaml">/api/v1/openapi.yaml</a>.</p></html>`)
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs each fuzzer of the network-facing parsers for $1 (default 10s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t="${1:-10s}"
+for target in \
+  "./telephony FuzzVerify" \
+  "./httpapi FuzzDecodeIncomingCall" \
+  "./httpapi FuzzLastEventID" \
+  ". FuzzCodeWellFormed"; do
+  set -- $target
+  echo "== $2 ($1, $t)"
+  go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$t"
+done

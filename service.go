@@ -1,0 +1,789 @@
+package veilig
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// MissLimits bound how many codes that match nothing are accepted before the
+// telephony API refuses to look codes up at all: per caller number (a keyed
+// hash of it) and over all callers, each within its own window. Guessing a
+// code of 7 random digits is hopeless within these limits.
+type MissLimits struct {
+	PerCaller       int
+	PerCallerWindow time.Duration
+	Overall         int
+	OverallWindow   time.Duration
+}
+
+// Observer is told what happened, for metrics. Every field may be nil.
+type Observer struct {
+	SessionStarted func(purposeID string)
+	Disclosure     func(purposeID string, outcome SessionState)
+	Call           func(result string) // matched, no_match, rate_limited, invalid
+	ContactOpened  func(purposeID string)
+}
+
+// ServiceConfig holds what a Service needs.
+type ServiceConfig struct {
+	Store    Store
+	Bus      EventBus
+	Yivi     DisclosureService
+	Sealer   Sealer
+	Purposes []*Purpose
+	// SecretKey derives the keys for code hashes and caller hashes: it must
+	// stay the same across replicas and restarts while sessions live.
+	SecretKey      []byte
+	MissLimits     MissLimits
+	MaxContact     time.Duration // a matched contact never reported ended is ended after this
+	AuditRetention time.Duration
+	Clock          Clock
+	Logger         *slog.Logger
+	Observer       Observer
+}
+
+// Service is the core of Veilig Contact: it starts sessions, judges
+// disclosures, matches calls to sessions, hands contacts to agents and
+// destroys what they saw. It is safe for concurrent use; all state is in the
+// store, so any number of replicas may run one each.
+type Service struct {
+	store          Store
+	bus            EventBus
+	yivi           DisclosureService
+	sealer         Sealer
+	purposes       map[string]*Purpose
+	purposeOrder   []*Purpose
+	codeKey        []byte
+	callerKey      []byte
+	limits         MissLimits
+	maxContact     time.Duration
+	auditRetention time.Duration
+	now            Clock
+	log            *slog.Logger
+	obs            Observer
+}
+
+// NewService checks cfg and returns a Service.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.Store == nil || cfg.Bus == nil || cfg.Yivi == nil || cfg.Sealer == nil {
+		return nil, errors.New("service: store, bus, yivi and sealer are required")
+	}
+	if len(cfg.SecretKey) < 32 {
+		return nil, errors.New("service: secret key must be at least 32 bytes")
+	}
+	s := &Service{
+		store: cfg.Store, bus: cfg.Bus, yivi: cfg.Yivi, sealer: cfg.Sealer,
+		purposes:       map[string]*Purpose{},
+		codeKey:        deriveKey(cfg.SecretKey, "code"),
+		callerKey:      deriveKey(cfg.SecretKey, "caller"),
+		limits:         cfg.MissLimits,
+		maxContact:     cfg.MaxContact,
+		auditRetention: cfg.AuditRetention,
+		now:            cfg.Clock,
+		log:            cfg.Logger,
+		obs:            cfg.Observer,
+	}
+	for _, p := range cfg.Purposes {
+		if _, dup := s.purposes[p.ID]; dup {
+			return nil, fmt.Errorf("service: purpose %q configured twice", p.ID)
+		}
+		s.purposes[p.ID] = p
+		s.purposeOrder = append(s.purposeOrder, p)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxContact <= 0 {
+		s.maxContact = 12 * time.Hour
+	}
+	if s.auditRetention <= 0 {
+		s.auditRetention = 366 * 24 * time.Hour
+	}
+	return s, nil
+}
+
+func deriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("veilig-key\x00" + purpose))
+	return m.Sum(nil)
+}
+
+// Purpose returns a configured purpose; ENOTFOUND.
+func (s *Service) Purpose(id string) (*Purpose, error) {
+	if p, ok := s.purposes[id]; ok {
+		return p, nil
+	}
+	return nil, Errorf(ENOTFOUND, "unknown purpose")
+}
+
+// Purposes returns the configured purposes in configuration order.
+func (s *Service) Purposes() []*Purpose { return s.purposeOrder }
+
+// OriginAllowedAnywhere reports whether any purpose allows origin; used to
+// answer CORS preflights, which do not say which purpose they are for.
+func (s *Service) OriginAllowedAnywhere(origin string) bool {
+	for _, p := range s.purposeOrder {
+		if p.AllowsOrigin(origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// StartedSession is what the citizen API hands back when a session starts.
+type StartedSession struct {
+	SessionID       string
+	StatusToken     string // bearer secret for the status stream and cancel
+	SessionPtr      json.RawMessage
+	FrontendRequest json.RawMessage
+	PhoneNumber     string
+	Code            string // to dial by hand when the phone cannot open tel: links
+	ExpiresAt       time.Time
+}
+
+// DialURI is the tel: URI the Yivi app opens after a successful disclosure:
+// the number, a pause (","), then the code as DTMF tones.
+func DialURI(number, code string) string { return "tel:" + number + "," + code }
+
+// StartSession starts a session for purpose purposeID, asked from a page at
+// origin ("" when not from a browser).
+//
+// Error codes: ENOTFOUND (unknown purpose), EFORBIDDEN (origin not allowed),
+// EUNAVAILABLE (Yivi server down).
+func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*StartedSession, error) {
+	p, err := s.Purpose(purposeID)
+	if err != nil {
+		return nil, err
+	}
+	if origin != "" && !p.AllowsOrigin(origin) {
+		return nil, Errorf(EFORBIDDEN, "this web page may not start sessions for this purpose")
+	}
+	now := s.now()
+	sess := &Session{
+		ID:        newID(),
+		PurposeID: p.ID,
+		Channel:   p.Channel,
+		Means:     MeansYivi,
+		State:     StateCreated,
+		CreatedAt: now,
+		ExpiresAt: now.Add(p.SessionTTL),
+	}
+	statusToken := newToken()
+	var code string
+	for attempt := 0; ; attempt++ {
+		if code, err = NewCode(p.CodeLength); err != nil {
+			return nil, fmt.Errorf("start session: %w", err)
+		}
+		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, code), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))
+		if ErrorCode(err) == ECONFLICT && attempt < 8 {
+			continue // the code is held by a live session: draw another
+		} else if err != nil {
+			return nil, fmt.Errorf("start session: %w", err)
+		}
+		break
+	}
+
+	id := sess.ID
+	started, err := s.yivi.StartDisclosure(ctx, DisclosureRequest{
+		Disclose:        p.Disclose,
+		ClientReturnURL: DialURI(p.PhoneNumber, code),
+	}, DisclosureWatcher{
+		Connected: func() { s.disclosureConnected(id) },
+		Finished:  func(o DisclosureOutcome) { s.disclosureFinished(id, o) },
+	})
+	if err != nil {
+		s.log.Error("start yivi session", "session", id, "purpose", p.ID, "err", err)
+		s.endSession(context.WithoutCancel(ctx), id, []SessionState{StateCreated}, StateFailed, "the Yivi server could not start a session", nil)
+		return nil, Errorf(EUNAVAILABLE, "the Yivi server is not available; try again later")
+	}
+	if err := s.setYiviToken(ctx, id, started.Token); err != nil {
+		return nil, fmt.Errorf("start session: %w", err)
+	}
+	if s.obs.SessionStarted != nil {
+		s.obs.SessionStarted(p.ID)
+	}
+	s.log.Info("session started", "session", id, "purpose", p.ID)
+	return &StartedSession{
+		SessionID:       id,
+		StatusToken:     statusToken,
+		SessionPtr:      started.SessionPtr,
+		FrontendRequest: started.FrontendRequest,
+		PhoneNumber:     p.PhoneNumber,
+		Code:            code,
+		ExpiresAt:       sess.ExpiresAt,
+	}, nil
+}
+
+// setYiviToken stores the requestor token without changing the state, which
+// the Yivi server may already have moved on (the app can be that fast).
+func (s *Service) setYiviToken(ctx context.Context, id, token string) error {
+	for range 5 {
+		cur, err := s.store.Session(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.State.Terminal() {
+			return nil // nothing left to cancel
+		}
+		_, _, err = s.store.Transition(ctx, Transition{
+			SessionID: id, From: []SessionState{cur.State}, To: cur.State,
+			At: s.now(), YiviToken: &token,
+		})
+		if ErrorCode(err) != ECONFLICT {
+			return err
+		}
+	}
+	return Errorf(ECONFLICT, "session changed too often")
+}
+
+func (s *Service) disclosureConnected(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err := s.store.Transition(ctx, Transition{
+		SessionID: id, From: []SessionState{StateCreated}, To: StateDisclosing,
+		Event: string(StateDisclosing), At: s.now(),
+	})
+	if err != nil && ErrorCode(err) != ECONFLICT {
+		s.log.Error("mark session disclosing", "session", id, "err", err)
+	}
+}
+
+func (s *Service) disclosureFinished(id string, o DisclosureOutcome) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cur, err := s.store.Session(ctx, id)
+	if err != nil {
+		s.log.Error("disclosure finished for unknown session", "session", id, "err", err)
+		return
+	}
+	p, err := s.Purpose(cur.PurposeID)
+	if err != nil {
+		s.log.Error("disclosure finished for a purpose no longer configured", "session", id, "purpose", cur.PurposeID)
+		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "purpose no longer configured", nil)
+		return
+	}
+	d, state, reason := o.Judge(p)
+	if s.obs.Disclosure != nil {
+		s.obs.Disclosure(p.ID, state)
+	}
+	now := s.now()
+	if state != StateDisclosed {
+		s.log.Info("disclosure refused", "session", id, "purpose", p.ID, "state", state, "reason", reason)
+		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, state, reason, nil)
+		return
+	}
+	if !now.Before(cur.ExpiresAt) {
+		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateExpired, "disclosed after the session expired", nil)
+		return
+	}
+	d.At = now
+	plain, err := json.Marshal(d)
+	if err != nil {
+		s.log.Error("encode disclosure", "session", id, "err", err)
+		return
+	}
+	sealed, err := s.sealer.Seal(plain, []byte(id))
+	if err != nil {
+		s.log.Error("seal disclosure", "session", id, "err", err)
+		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "could not store the disclosure", nil)
+		return
+	}
+	_, _, err = s.store.Transition(ctx, Transition{
+		SessionID: id, From: []SessionState{StateCreated, StateDisclosing}, To: StateDisclosed,
+		Event: string(StateDisclosed), At: now, SealedDisclosure: &sealed,
+	})
+	if err != nil {
+		// Cancelled or expired meanwhile: the disclosure is simply not kept.
+		s.log.Warn("store disclosure", "session", id, "err", err)
+		return
+	}
+	s.log.Info("disclosure verified", "session", id, "purpose", p.ID, "attributes", len(d.Attributes))
+}
+
+// endSession moves a session to a terminal state, erasing its code and
+// personal data. A session already elsewhere is left alone.
+func (s *Service) endSession(ctx context.Context, id string, from []SessionState, to SessionState, reason string, audit *AuditEntry) error {
+	cur, err := s.store.Session(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	retention := DefaultRetention
+	if p, ok := s.purposes[cur.PurposeID]; ok {
+		retention = p.Retention
+	}
+	_, _, err = s.store.Transition(ctx, Transition{
+		SessionID: id, From: from, To: to, Event: string(to), Reason: reason, At: now,
+		ClearCode: true, DestroyPersonal: true, RetainUntil: now.Add(retention), Audit: audit,
+	})
+	if err != nil && ErrorCode(err) != ECONFLICT {
+		s.log.Error("end session", "session", id, "state", to, "err", err)
+	}
+	return err
+}
+
+// SessionByStatusToken returns the session the status token belongs to, if
+// it is session id. ENOTFOUND for any mismatch, so tokens cannot be probed.
+func (s *Service) SessionByStatusToken(ctx context.Context, id, token string) (*Session, error) {
+	if token == "" {
+		return nil, Errorf(EUNAUTHORIZED, "a status token is required")
+	}
+	st, err := s.store.SessionByStatusToken(ctx, TokenHash(token))
+	if ErrorCode(err) == ENOTFOUND || (err == nil && subtle.ConstantTimeCompare([]byte(st.ID), []byte(id)) != 1) {
+		return nil, Errorf(ENOTFOUND, "no session with this id and token")
+	} else if err != nil {
+		return nil, err
+	}
+	return &st.Session, nil
+}
+
+// CancelSession cancels a session that has no call yet, on behalf of the
+// holder of its status token.
+//
+// Error codes: ENOTFOUND, ECONFLICT (already matched or over).
+func (s *Service) CancelSession(ctx context.Context, id, token string) error {
+	sess, err := s.SessionByStatusToken(ctx, id, token)
+	if err != nil {
+		return err
+	}
+	if !sess.State.CanBecome(StateCancelled) {
+		return Errorf(ECONFLICT, "the session can no longer be cancelled (it is %s)", sess.State)
+	}
+	if err := s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing, StateDisclosed}, StateCancelled, "cancelled by the person", nil); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return Errorf(ECONFLICT, "the session can no longer be cancelled")
+		}
+		return err
+	}
+	if sess.YiviToken != "" && (sess.State == StateCreated || sess.State == StateDisclosing) {
+		if err := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), sess.YiviToken); err != nil && ErrorCode(err) != ENOTFOUND {
+			s.log.Warn("cancel yivi session", "session", id, "err", err)
+		}
+	}
+	return nil
+}
+
+var (
+	providerPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	callIDPattern   = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+	callerPattern   = regexp.MustCompile(`^\+?[0-9]{2,20}$`)
+)
+
+// AnonymousCaller is the caller number to report when the network withheld it.
+const AnonymousCaller = "anonymous"
+
+// Validate reports the first problem with c as EINVALID. The message names
+// the field, never its value.
+func (c IncomingCall) Validate() error {
+	switch {
+	case !providerPattern.MatchString(c.Provider):
+		return Errorf(EINVALID, "provider must be 1-32 lower-case letters, digits or '-'")
+	case !callIDPattern.MatchString(c.CallID):
+		return Errorf(EINVALID, "callId must be 1-128 printable characters without spaces")
+	case c.CallerNumber == "":
+		return Errorf(EINVALID, "callerNumber is required (%q when withheld)", AnonymousCaller)
+	case c.CallerNumber != AnonymousCaller && !callerPattern.MatchString(c.CallerNumber):
+		return Errorf(EINVALID, "callerNumber must be digits with an optional leading '+', or %q", AnonymousCaller)
+	case len(c.Code) > 64:
+		return Errorf(EINVALID, "code is too long")
+	}
+	return nil
+}
+
+// ReportCall matches a call to the session whose code the caller typed.
+// Unknown, used, expired and malformed codes give the same answer
+// (Matched=false) by the same path; a platform that retries a report of a
+// call already matched gets the same match again.
+//
+// Error codes: EINVALID, ERATELIMIT (too many misses: no code is looked up).
+func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, error) {
+	if err := c.Validate(); err != nil {
+		s.observeCall("invalid")
+		return CallMatch{}, err
+	}
+	now := s.now()
+	callerKey := s.callerHash(c.CallerNumber)
+	if err := s.checkMissLimits(ctx, callerKey, now); err != nil {
+		s.observeCall("rate_limited")
+		return CallMatch{}, err
+	}
+	if prev, err := s.store.SessionByCall(ctx, c.Provider, c.CallID); err == nil {
+		if prev.State == StateMatched || prev.State == StateAnswered {
+			s.observeCall("matched")
+			return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
+		}
+	} else if ErrorCode(err) != ENOTFOUND {
+		return CallMatch{}, fmt.Errorf("report call: %w", err)
+	}
+
+	sess, _, err := s.store.MatchCode(ctx, CodeHash(s.codeKey, c.Code), Call{Provider: c.Provider, CallID: c.CallID}, now)
+	if ErrorCode(err) == ENOMATCH {
+		if err := s.store.RecordMiss(ctx, callerKey, now); err != nil {
+			return CallMatch{}, fmt.Errorf("report call: %w", err)
+		}
+		s.observeCall("no_match")
+		s.log.Info("call did not match", "provider", c.Provider)
+		return CallMatch{Matched: false}, nil
+	} else if err != nil {
+		return CallMatch{}, fmt.Errorf("report call: %w", err)
+	}
+	// The caller number is personal data: sealed, bound to the session.
+	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), []byte(sess.ID))
+	if err == nil {
+		call := Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}
+		_, _, err = s.store.Transition(ctx, Transition{
+			SessionID: sess.ID, From: []SessionState{StateMatched, StateAnswered}, To: sess.State, At: now, Call: &call,
+		})
+	}
+	if err != nil {
+		s.log.Error("store caller number", "session", sess.ID, "err", err)
+	}
+	s.observeCall("matched")
+	s.log.Info("call matched", "session", sess.ID, "purpose", sess.PurposeID, "provider", c.Provider)
+	return CallMatch{Matched: true, ContactRef: sess.ID, PurposeID: sess.PurposeID}, nil
+}
+
+func (s *Service) observeCall(result string) {
+	if s.obs.Call != nil {
+		s.obs.Call(result)
+	}
+}
+
+func (s *Service) callerHash(number string) []byte {
+	m := hmac.New(sha256.New, s.callerKey)
+	m.Write([]byte(number))
+	return m.Sum(nil)
+}
+
+func (s *Service) checkMissLimits(ctx context.Context, callerKey []byte, now time.Time) error {
+	if s.limits.PerCaller > 0 {
+		n, err := s.store.CountMisses(ctx, callerKey, now.Add(-s.limits.PerCallerWindow))
+		if err != nil {
+			return fmt.Errorf("count misses: %w", err)
+		}
+		if n >= s.limits.PerCaller {
+			return Errorf(ERATELIMIT, "too many codes that matched nothing from this caller; try again later")
+		}
+	}
+	if s.limits.Overall > 0 {
+		n, err := s.store.CountMisses(ctx, nil, now.Add(-s.limits.OverallWindow))
+		if err != nil {
+			return fmt.Errorf("count misses: %w", err)
+		}
+		if n >= s.limits.Overall {
+			return Errorf(ERATELIMIT, "too many codes that matched nothing; try again later")
+		}
+	}
+	return nil
+}
+
+// ReportCallState records what the platform says happened to a matched call.
+// Reports are idempotent: a state the session has passed is accepted and
+// changes nothing, so platforms may retry.
+//
+// Error codes: EINVALID, ENOTFOUND (no matched call with this id).
+func (s *Service) ReportCallState(ctx context.Context, provider, callID string, state CallState) error {
+	if !providerPattern.MatchString(provider) || !callIDPattern.MatchString(callID) {
+		return Errorf(EINVALID, "provider and callId are required")
+	}
+	if !state.Valid() {
+		return Errorf(EINVALID, "state must be queued, answered, ended or unavailable")
+	}
+	sess, err := s.store.SessionByCall(ctx, provider, callID)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "no matched call with this id")
+		}
+		return err
+	}
+	now := s.now()
+	switch state {
+	case CallQueued:
+		_, _, err = s.store.Transition(ctx, Transition{SessionID: sess.ID, From: []SessionState{StateMatched}, To: StateMatched, Event: EventQueued, At: now})
+	case CallAnswered:
+		_, _, err = s.store.Transition(ctx, Transition{SessionID: sess.ID, From: []SessionState{StateMatched}, To: StateAnswered, Event: string(StateAnswered), At: now})
+	case CallEnded:
+		err = s.endSession(ctx, sess.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the call ended", nil)
+	case CallUnavailable:
+		err = s.endSession(ctx, sess.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the contact centre could not take the call", nil)
+	}
+	if ErrorCode(err) == ECONFLICT {
+		return nil // already past this state
+	}
+	return err
+}
+
+// WaitingContacts lists the matched contacts agent a may take: those of its
+// purposes that no other agent has taken. Attributes are not included.
+func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, error) {
+	list, err := s.store.Sessions(ctx, SessionFilter{States: []SessionState{StateMatched, StateAnswered}, Purposes: a.Purposes, Limit: 500})
+	if err != nil {
+		return nil, fmt.Errorf("waiting contacts: %w", err)
+	}
+	out := make([]*Contact, 0, len(list))
+	for _, st := range list {
+		if st.TakenBy != "" && st.TakenBy != a.ID {
+			continue
+		}
+		out = append(out, s.contact(st))
+	}
+	return out, nil
+}
+
+func (s *Service) contact(st *StoredSession) *Contact {
+	c := &Contact{
+		ID: st.ID, PurposeID: st.PurposeID, Channel: st.Channel, State: st.State,
+		Provider: st.Provider, Means: st.Means, Assurance: st.Means.Assurance(),
+		MatchedAt: st.MatchedAt, DisclosedAt: st.DisclosedAt, TakenBy: st.TakenBy,
+	}
+	if p, ok := s.purposes[st.PurposeID]; ok {
+		c.PurposeLabel = p.Label("nl")
+	}
+	if !st.SealedCaller.IsZero() {
+		if n, err := s.sealer.Open(st.SealedCaller, []byte(st.ID)); err == nil {
+			c.CallerNumber = string(n)
+		} else {
+			s.log.Error("open caller number", "session", st.ID, "err", err)
+		}
+	}
+	return c
+}
+
+// OpenContact gives agent a the verified attributes of a matched contact and
+// makes it theirs; the view is written to the audit log in the same
+// transaction, so there is no view without an entry.
+//
+// Error codes: ENOTFOUND, EFORBIDDEN (not a purpose of the agent's),
+// ECONFLICT (taken by another agent, or no longer live).
+func (s *Service) OpenContact(ctx context.Context, a *Agent, id, remoteAddr string) (*Contact, error) {
+	st, err := s.store.Session(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(ENOTFOUND, "no such contact")
+		}
+		return nil, err
+	}
+	if !a.Serves(st.PurposeID) {
+		return nil, Errorf(EFORBIDDEN, "this contact is for a purpose you do not serve")
+	}
+	if st.State != StateMatched && st.State != StateAnswered {
+		return nil, Errorf(ECONFLICT, "this contact is not waiting (it is %s)", st.State)
+	}
+	if st.TakenBy != "" && st.TakenBy != a.ID {
+		return nil, Errorf(ECONFLICT, "another agent has taken this contact")
+	}
+	plain, err := s.sealer.Open(st.SealedDisclosure, []byte(st.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open contact: %w", err)
+	}
+	var d Disclosure
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return nil, fmt.Errorf("open contact: decode disclosure: %w", err)
+	}
+	ids := make([]string, len(d.Attributes))
+	for i, at := range d.Attributes {
+		ids[i] = at.ID
+	}
+	now := s.now()
+	t := Transition{
+		SessionID: id, From: []SessionState{st.State}, To: StateAnswered, At: now, TakenBy: &a.ID,
+		Audit: &AuditEntry{At: now, AgentID: a.ID, Action: AuditContactOpened, SessionID: id, PurposeID: st.PurposeID, Attributes: ids, RemoteAddr: remoteAddr},
+	}
+	if st.State == StateMatched {
+		t.Event = string(StateAnswered)
+	}
+	updated, _, err := s.store.Transition(ctx, t)
+	if err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return nil, Errorf(ECONFLICT, "the contact changed meanwhile (taken by another agent or ended)")
+		}
+		return nil, fmt.Errorf("open contact: %w", err)
+	}
+	if s.obs.ContactOpened != nil {
+		s.obs.ContactOpened(st.PurposeID)
+	}
+	s.log.Info("contact opened", "session", id, "agent", a.ID, "attributes", len(ids))
+	c := s.contact(updated)
+	c.Attributes = d.Attributes
+	c.Means, c.Assurance, c.DisclosedAt = d.Means, d.Assurance, d.At
+	return c, nil
+}
+
+// EndContact ends a contact the agent has (or may take) and destroys its
+// attributes at once.
+//
+// Error codes: ENOTFOUND, EFORBIDDEN, ECONFLICT (another agent's, or over).
+func (s *Service) EndContact(ctx context.Context, a *Agent, id, remoteAddr string) error {
+	st, err := s.store.Session(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "no such contact")
+		}
+		return err
+	}
+	if !a.Serves(st.PurposeID) {
+		return Errorf(EFORBIDDEN, "this contact is for a purpose you do not serve")
+	}
+	if st.TakenBy != "" && st.TakenBy != a.ID {
+		return Errorf(ECONFLICT, "another agent has taken this contact")
+	}
+	audit := &AuditEntry{At: s.now(), AgentID: a.ID, Action: AuditContactEnded, SessionID: id, PurposeID: st.PurposeID, RemoteAddr: remoteAddr}
+	if err := s.endSession(ctx, id, []SessionState{StateMatched, StateAnswered}, StateEnded, "ended by the agent", audit); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return Errorf(ECONFLICT, "this contact is not live")
+		}
+		return err
+	}
+	s.log.Info("contact ended", "session", id, "agent", a.ID)
+	return nil
+}
+
+// RunMaintenance expires sessions whose code ran out, ends contacts never
+// reported ended, and purges what is past retention. It is safe to run on
+// every replica at once: each step is a conditional update.
+func (s *Service) RunMaintenance(ctx context.Context) error {
+	now := s.now()
+	var errs []error
+	for _, p := range s.purposeOrder {
+		evs, err := s.store.ExpireSessions(ctx, p.ID, now, now.Add(p.Retention))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("expire %s: %w", p.ID, err))
+		} else if len(evs) > 0 {
+			s.log.Info("sessions expired", "purpose", p.ID, "count", len(evs))
+		}
+	}
+	stale, err := s.store.Sessions(ctx, SessionFilter{States: []SessionState{StateMatched, StateAnswered}, Limit: 1000})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, st := range stale {
+		if now.Sub(st.MatchedAt) > s.maxContact {
+			_ = s.endSession(ctx, st.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the call was never reported ended", nil)
+		}
+	}
+	res, err := s.store.Purge(ctx, now, now.Add(-s.auditRetention))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("purge: %w", err))
+	} else if res.Sessions+res.AuditEntries > 0 {
+		s.log.Info("purged", "sessions", res.Sessions, "events", res.Events, "audit", res.AuditEntries)
+	}
+	return errors.Join(errs...)
+}
+
+// Watch streams the events matching f with Seq > after: first those stored,
+// then live ones, without gaps or repeats. When the bus drops the
+// subscription (slow consumer, lost database connection) it resubscribes and
+// catches up from the store. The channel closes when ctx ends.
+func (s *Service) Watch(ctx context.Context, f EventFilter, after int64) <-chan Event {
+	out := make(chan Event, 16)
+	go func() {
+		defer close(out)
+		last := after
+		send := func(e Event) bool {
+			if e.Seq <= last {
+				return true
+			}
+			select {
+			case out <- e:
+				last = e.Seq
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		backoff := 100 * time.Millisecond
+		for ctx.Err() == nil {
+			// Subscribe before reading the store, so nothing committed in
+			// between is missed; duplicates are dropped by Seq.
+			live, err := s.bus.Subscribe(ctx, f)
+			if err != nil {
+				s.log.Warn("subscribe to events", "err", err)
+				if !sleepCtx(ctx, backoff) {
+					return
+				}
+				backoff = min(backoff*2, 5*time.Second)
+				continue
+			}
+			if !s.catchUp(ctx, f, &last, send) {
+				return
+			}
+			backoff = 100 * time.Millisecond
+			for e := range live {
+				if !send(e) {
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func (s *Service) catchUp(ctx context.Context, f EventFilter, last *int64, send func(Event) bool) bool {
+	for {
+		evs, err := s.store.EventsSince(ctx, f, *last, 500)
+		if err != nil {
+			s.log.Warn("read events", "err", err)
+			return sleepCtx(ctx, time.Second)
+		}
+		for _, e := range evs {
+			if !send(e) {
+				return false
+			}
+		}
+		if len(evs) < 500 {
+			return true
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// newID returns an opaque identifier: 128 random bits in lower-case base32.
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// NewID returns a fresh opaque identifier (sessions, agents).
+func NewID() string { return newID() }
+
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewToken returns a fresh 256-bit bearer secret, URL-safe.
+func NewToken() string { return newToken() }
+
+// TokenHash is how bearer secrets are stored: they are random and long, so
+// an unkeyed hash is enough to make a dump useless.
+func TokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

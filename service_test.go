@@ -1,0 +1,132 @@
+package veilig_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/keyring"
+	"github.com/veiligcontact/veilig/sqlite"
+)
+
+// scriptedYivi stands in for the Yivi server where a test must deliver an
+// outcome a real wallet cannot produce (an invalid proof, a missing
+// attribute). The real server and client are exercised end to end in
+// cmd/veilig; here only the service's judgement is under test.
+type scriptedYivi struct {
+	mu       sync.Mutex
+	watchers []veilig.DisclosureWatcher
+	requests []veilig.DisclosureRequest
+}
+
+func (y *scriptedYivi) StartDisclosure(ctx context.Context, req veilig.DisclosureRequest, w veilig.DisclosureWatcher) (*veilig.StartedDisclosure, error) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	y.watchers = append(y.watchers, w)
+	y.requests = append(y.requests, req)
+	return &veilig.StartedDisclosure{Token: "requestor-token", SessionPtr: json.RawMessage(`{"u":"https://x/irma/session/abc","irmaqr":"disclosing"}`), FrontendRequest: json.RawMessage(`{}`)}, nil
+}
+
+func (y *scriptedYivi) CancelDisclosure(ctx context.Context, token string) error { return nil }
+
+func (y *scriptedYivi) last() (veilig.DisclosureWatcher, veilig.DisclosureRequest) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.watchers[len(y.watchers)-1], y.requests[len(y.requests)-1]
+}
+
+func newTestService(t *testing.T) (*veilig.Service, *sqlite.Store, *scriptedYivi) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir()+"/test.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, _ := keyring.NewKey()
+	kr, _ := keyring.New("k", map[string][]byte{"k": key})
+	y := &scriptedYivi{}
+	svc, err := veilig.NewService(veilig.ServiceConfig{
+		Store: st, Bus: st, Yivi: y, Sealer: kr, SecretKey: make([]byte, 32),
+		Purposes: []*veilig.Purpose{{
+			ID: "tax", Labels: map[string]string{"nl": "Belasting", "en": "Tax"},
+			Disclose: [][][]string{{{"s.i.c.bsn"}}, {{"s.i.c.a"}, {"s.i.c.b"}}},
+			Channel:  veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial,
+			PhoneNumber: "+31201234567", CodeLength: 8, SessionTTL: 15 * time.Minute, Retention: time.Hour,
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, st, y
+}
+
+func attr(id, status string) veilig.DisclosedAttribute {
+	return veilig.DisclosedAttribute{Attribute: veilig.Attribute{ID: id, Value: "v-" + id}, Status: status}
+}
+
+func TestDisclosureJudgement(t *testing.T) {
+	cases := []struct {
+		name    string
+		outcome veilig.DisclosureOutcome
+		want    veilig.SessionState
+	}{
+		{"valid", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.b", "PRESENT")}}, veilig.StateDisclosed},
+		{"invalid proof", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "INVALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "PRESENT")}}, veilig.StateFailed},
+		{"expired credential", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "EXPIRED", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "PRESENT")}}, veilig.StateFailed},
+		{"attribute not present", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "NULL")}}, veilig.StateFailed},
+		{"attribute missing", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT")}}, veilig.StateFailed},
+		{"only one of a conjunction", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.a", "PRESENT"), attr("s.i.c.b", "PRESENT")}}, veilig.StateFailed},
+		{"cancelled in the app", veilig.DisclosureOutcome{Status: "CANCELLED"}, veilig.StateCancelled},
+		{"timed out", veilig.DisclosureOutcome{Status: "TIMEOUT"}, veilig.StateExpired},
+		{"server error", veilig.DisclosureOutcome{Status: "", Err: "boom"}, veilig.StateFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, st, y := newTestService(t)
+			ctx := context.Background()
+			started, err := svc.StartSession(ctx, "tax", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, req := y.last()
+			if req.ClientReturnURL != "tel:+31201234567,"+started.Code {
+				t.Fatalf("clientReturnUrl %q", req.ClientReturnURL)
+			}
+			w.Connected()
+			w.Finished(tc.outcome)
+			s, err := st.Session(ctx, started.SessionID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.State != tc.want {
+				t.Fatalf("state %s (%s), want %s", s.State, s.Reason, tc.want)
+			}
+			if tc.want != veilig.StateDisclosed {
+				if !s.SealedDisclosure.IsZero() || s.Reason == "" {
+					t.Fatalf("refused disclosure stored data or gave no reason: %+v", s)
+				}
+				// Its code must not match a call.
+				m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: started.Code, CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
+				if err != nil || m.Matched {
+					t.Fatalf("code of a refused disclosure matched: %+v %v", m, err)
+				}
+			} else if s.SealedDisclosure.IsZero() {
+				t.Fatal("valid disclosure not stored")
+			}
+		})
+	}
+}
+
+func TestStartSessionRefusals(t *testing.T) {
+	svc, _, _ := newTestService(t)
+	ctx := context.Background()
+	if _, err := svc.StartSession(ctx, "nope", ""); veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		t.Fatalf("unknown purpose: %v", err)
+	}
+	if _, err := svc.StartSession(ctx, "tax", "https://evil.example"); veilig.ErrorCode(err) != veilig.EFORBIDDEN {
+		t.Fatalf("disallowed origin: %v", err)
+	}
+}

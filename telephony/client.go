@@ -1,0 +1,96 @@
+package telephony
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// Client calls the telephony API of a running veilig, signing each request.
+// Platform adapters that run outside veilig (the Amazon Connect Lambda) use
+// it; so do tests and the demo phone.
+type Client struct {
+	BaseURL    string // the internal listener, e.g. http://10.0.0.5:8081
+	Secret     []byte
+	HTTPClient *http.Client
+	Now        veilig.Clock
+}
+
+// ReportCall reports a call with the code the caller typed.
+func (c *Client) ReportCall(ctx context.Context, call veilig.IncomingCall) (veilig.CallMatch, error) {
+	var m veilig.CallMatch
+	err := c.post(ctx, "/telephony/v1/calls", call, &m)
+	return m, err
+}
+
+// CallStateReport is the body of POST /telephony/v1/call-states.
+type CallStateReport struct {
+	Provider string           `json:"provider"`
+	CallID   string           `json:"callId"`
+	State    veilig.CallState `json:"state"`
+}
+
+// ReportCallState reports what happened to a matched call.
+func (c *Client) ReportCallState(ctx context.Context, r CallStateReport) error {
+	return c.post(ctx, "/telephony/v1/call-states", r, nil)
+}
+
+// APIError is an error answer of the telephony API.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("telephony API: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func (c *Client) post(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	ts := now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.BaseURL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(TimestampHeader, fmt.Sprint(ts.Unix()))
+	req.Header.Set(SignatureHeader, Sign(c.Secret, ts, http.MethodPost, path, body))
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("telephony API: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("telephony API: decode answer: %w", err)
+		}
+	}
+	return nil
+}
