@@ -89,9 +89,13 @@ type Store interface {
 	SessionByStatusToken(ctx context.Context, tokenHash []byte) (*StoredSession, error)
 	// SessionByCall returns the session a platform's call was matched to; ENOTFOUND.
 	SessionByCall(ctx context.Context, provider, callID string) (*StoredSession, error)
-	// Sessions lists sessions, oldest MatchedAt (then CreatedAt) first.
+	// Sessions lists sessions, oldest MatchedAt (then CreatedAt) first;
+	// sessions never matched come after the matched ones. Limit <= 0 means
+	// no limit.
 	Sessions(ctx context.Context, f SessionFilter) ([]*StoredSession, error)
-	// Transition applies t; ENOTFOUND if no session, ECONFLICT if not in t.From.
+	// Transition applies t; ENOTFOUND if no session, ECONFLICT if not in
+	// t.From or if the current state cannot become t.To (CanBecome; To may
+	// equal the current state).
 	Transition(ctx context.Context, t Transition) (*StoredSession, Event, error)
 	// MatchCode atomically finds the disclosed, unexpired session whose code
 	// hash is codeHash, clears the code, sets the call and moves it to
@@ -103,11 +107,13 @@ type Store interface {
 	// code and personal data and appending events.
 	ExpireSessions(ctx context.Context, purposeID string, now, retainUntil time.Time) ([]Event, error)
 	// Purge deletes sessions (and their events) whose retention ended before
-	// now, expired agent sessions, signatures and misses, and audit entries
-	// older than auditBefore.
+	// now, expired agent sessions and signatures, misses older than 24 hours
+	// before now, and audit entries older than auditBefore.
 	Purge(ctx context.Context, now, auditBefore time.Time) (PurgeResult, error)
 
-	// EventsSince returns events with Seq > after that match f, in Seq order, at most limit.
+	// EventsSince returns events with Seq > after that match f, in Seq order,
+	// at most limit (no limit when limit <= 0). Seq is never reused, even
+	// after a purge.
 	EventsSince(ctx context.Context, f EventFilter, after int64, limit int) ([]Event, error)
 	// LastEventSeq returns the highest Seq stored (0 if none).
 	LastEventSeq(ctx context.Context) (int64, error)
@@ -127,7 +133,8 @@ type Store interface {
 
 	// AddAudit appends an entry outside a transition (sign-in).
 	AddAudit(ctx context.Context, e *AuditEntry) error
-	// Audit lists entries matching f, newest first.
+	// Audit lists entries matching f, newest first (Since inclusive, Until
+	// exclusive).
 	Audit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 
 	// RememberSignature records a telephony request signature until

@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// insertAudit appends e and sets its ID.
+func insertAudit(ctx context.Context, q querier, e *veilig.AuditEntry) error {
+	attrs := e.Attributes
+	if attrs == nil {
+		attrs = []string{}
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return err
+	}
+	e.At = norm(e.At)
+	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr).Scan(&e.ID)
+}
+
+// AddAudit appends an entry that belongs to no transition and sets its ID.
+func (s *Store) AddAudit(ctx context.Context, e *veilig.AuditEntry) error {
+	return wrap("add audit", insertAudit(ctx, s.pool, e))
+}
+
+// Audit lists the entries matching f, newest first. Since is inclusive,
+// Until exclusive.
+func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.AuditEntry, error) {
+	var agent, session, since, until, limit any
+	if f.AgentID != "" {
+		agent = f.AgentID
+	}
+	if f.SessionID != "" {
+		session = f.SessionID
+	}
+	if !f.Since.IsZero() {
+		since = f.Since
+	}
+	if !f.Until.IsZero() {
+		until = f.Until
+	}
+	if f.Limit > 0 {
+		limit = f.Limit
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr
+		FROM audit_log
+		WHERE ($1::text IS NULL OR agent_id = $1)
+		AND ($2::text IS NULL OR session_id = $2)
+		AND ($3::timestamptz IS NULL OR at >= $3)
+		AND ($4::timestamptz IS NULL OR at < $4)
+		ORDER BY at DESC, id DESC
+		LIMIT $5`, agent, session, since, until, limit)
+	if err != nil {
+		return nil, wrap("audit", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*veilig.AuditEntry, error) {
+		var e veilig.AuditEntry
+		var attrs string
+		if err := row.Scan(&e.ID, &e.At, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {
+			return nil, err
+		}
+		if len(e.Attributes) == 0 {
+			e.Attributes = nil
+		}
+		e.At = fromDB(e.At)
+		return &e, nil
+	})
+	if err != nil {
+		return nil, wrap("audit", err)
+	}
+	return out, nil
+}

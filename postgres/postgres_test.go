@@ -1,0 +1,265 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/internal/testpg"
+	"github.com/veiligcontact/veilig/postgres"
+	"github.com/veiligcontact/veilig/storetest"
+)
+
+const wait = 10 * time.Second
+
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) veilig.Store { return open(t, testpg.URL(t)) })
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func createSession(t *testing.T, st veilig.Store) veilig.Event {
+	t.Helper()
+	now := time.Now().UTC()
+	s := &veilig.Session{
+		ID: rand.Text(), PurposeID: "p1", Channel: veilig.ChannelPhone, Means: veilig.MeansYivi,
+		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute),
+	}
+	ev, err := st.CreateSession(t.Context(), s, randomBytes(32), randomBytes(32), now.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return ev
+}
+
+// next returns the next event on ch; ok is false if ch was closed.
+func next(t *testing.T, ch <-chan veilig.Event) (e veilig.Event, ok bool) {
+	t.Helper()
+	select {
+	case e, ok = <-ch:
+		return e, ok
+	case <-time.After(wait):
+		t.Fatal("no event within", wait)
+	}
+	return veilig.Event{}, false
+}
+
+func sameEvent(t *testing.T, got, want veilig.Event) {
+	t.Helper()
+	if got.Seq != want.Seq || got.SessionID != want.SessionID || got.Type != want.Type || !got.At.Equal(want.At) {
+		t.Errorf("event = %+v, want %+v", got, want)
+	}
+}
+
+func TestCrossReplica(t *testing.T) {
+	url := testpg.URL(t)
+	a, b := open(t, url), open(t, url)
+	fromA, err := b.Subscribe(t.Context(), veilig.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromB, err := a.Subscribe(t.Context(), veilig.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ev := createSession(t, a)
+	got, ok := next(t, fromA)
+	if !ok {
+		t.Fatal("subscription on the other replica closed")
+	}
+	sameEvent(t, got, ev)
+	if got, _ := next(t, fromB); got.Seq != ev.Seq {
+		t.Errorf("the committing replica saw Seq %d, want %d", got.Seq, ev.Seq)
+	}
+
+	_, ev, err = b.Transition(t.Context(), veilig.Transition{
+		SessionID: ev.SessionID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateCancelled,
+		Event: string(veilig.StateCancelled), Reason: "cancelled in the Yivi app", At: time.Now(), ClearCode: true,
+	})
+	if err != nil {
+		t.Fatalf("Transition: %v", err)
+	}
+	if got, _ := next(t, fromB); got.Seq != ev.Seq || got.Reason != ev.Reason {
+		t.Errorf("event from the other replica = %+v, want %+v", got, ev)
+	}
+}
+
+func listenerPIDs(t *testing.T, url string) []int32 {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(t.Context(), `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'veilig-listener'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pids
+}
+
+func terminate(t *testing.T, url string, pid int32) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var ok bool
+	if err := conn.QueryRow(t.Context(), `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend: %v, %v", ok, err)
+	}
+}
+
+func TestListenerReconnects(t *testing.T) {
+	url := testpg.URL(t)
+	st := open(t, url)
+	ch, err := st.Subscribe(t.Context(), veilig.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := listenerPIDs(t, url)
+	if len(pids) != 1 {
+		t.Fatalf("%d listener connections, want 1", len(pids))
+	}
+	terminate(t, url, pids[0])
+
+	// The subscriber is told to catch up from the store.
+	timeout := time.After(wait)
+	for closed := false; !closed; {
+		select {
+		case _, ok := <-ch:
+			closed = !ok
+		case <-timeout:
+			t.Fatal("subscription not closed after the listener lost its connection")
+		}
+	}
+
+	// Events flow again once the listener is back. A subscription made
+	// while it is down is closed again when it returns, as events may have
+	// been missed; like any subscriber, resubscribe then.
+	deadline := time.Now().Add(3 * wait)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatal("no event after the listener reconnected")
+		}
+		ch, err := st.Subscribe(t.Context(), veilig.EventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := createSession(t, st)
+		got, ok := next(t, ch)
+		if !ok {
+			continue
+		}
+		sameEvent(t, got, ev)
+		break
+	}
+	if now := listenerPIDs(t, url); len(now) != 1 || now[0] == pids[0] {
+		t.Errorf("listener backends after reconnect = %v, want one other than %d", now, pids[0])
+	}
+}
+
+func TestListenerSurvivesQuiet(t *testing.T) {
+	defer postgres.SetPingInterval(20 * time.Millisecond)()
+	url := testpg.URL(t)
+	st := open(t, url)
+	ch, err := st.Subscribe(t.Context(), veilig.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := listenerPIDs(t, url)
+	time.Sleep(200 * time.Millisecond) // several timed-out waits and pings
+	ev := createSession(t, st)
+	got, ok := next(t, ch)
+	if !ok {
+		t.Fatal("subscription closed while the connection was quiet")
+	}
+	sameEvent(t, got, ev)
+	if now := listenerPIDs(t, url); len(now) != 1 || now[0] != pids[0] {
+		t.Errorf("listener reconnected while quiet: %v, was %v", now, pids)
+	}
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	url := testpg.URL(t)
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			st, err := postgres.Open(t.Context(), url)
+			if err == nil {
+				err = st.Ping(t.Context())
+				st.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Open: %v", err)
+		}
+	}
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var versions int
+	if err := conn.QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&versions); err != nil || versions != 1 {
+		t.Errorf("schema_migrations has %d rows (%v), want 1", versions, err)
+	}
+}
+
+func TestCloseStopsListener(t *testing.T) {
+	url := testpg.URL(t)
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := st.Subscribe(t.Context(), veilig.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, ok := next(t, ch); ok {
+		t.Error("subscription still open after Close")
+	}
+	deadline := time.Now().Add(wait)
+	for len(listenerPIDs(t, url)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("listener connection still open after Close")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,179 @@
+package storetest
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+)
+
+func newAgent(username string) *veilig.Agent {
+	return &veilig.Agent{
+		ID:           "agent-" + randomID(),
+		Username:     username,
+		DisplayName:  "Agent " + username,
+		Role:         veilig.RoleAgent,
+		Purposes:     []string{"p1", "p2"},
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=2$c2FsdA$aGFzaA",
+		CreatedAt:    base,
+	}
+}
+
+func sameAgent(t *testing.T, got, want *veilig.Agent) {
+	t.Helper()
+	if got.ID != want.ID || got.Username != want.Username || got.DisplayName != want.DisplayName ||
+		got.Role != want.Role || !slices.Equal(got.Purposes, want.Purposes) ||
+		got.PasswordHash != want.PasswordHash || got.Disabled != want.Disabled {
+		t.Errorf("agent = %+v, want %+v", got, want)
+	}
+	sameTime(t, "agent CreatedAt", got.CreatedAt, want.CreatedAt)
+}
+
+func testAgents(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	if as, err := st.Agents(ctx); err != nil || len(as) != 0 {
+		t.Fatalf("Agents of an empty store = %d, %v", len(as), err)
+	}
+	alice := newAgent("alice")
+	if err := st.CreateAgent(ctx, alice); err != nil {
+		t.Fatalf("CreateAgent: %v", err)
+	}
+	got, err := st.Agent(ctx, alice.ID)
+	if err != nil {
+		t.Fatalf("Agent: %v", err)
+	}
+	sameAgent(t, got, alice)
+	got, err = st.AgentByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatalf("AgentByUsername: %v", err)
+	}
+	sameAgent(t, got, alice)
+
+	err = st.CreateAgent(ctx, newAgent("alice"))
+	wantCode(t, "CreateAgent with a taken username", err, veilig.ECONFLICT)
+	dup := newAgent("alice2")
+	dup.ID = alice.ID
+	err = st.CreateAgent(ctx, dup)
+	wantCode(t, "CreateAgent with a taken id", err, veilig.ECONFLICT)
+
+	_, err = st.Agent(ctx, "no-such-agent")
+	wantCode(t, "Agent of an unknown id", err, veilig.ENOTFOUND)
+	_, err = st.AgentByUsername(ctx, "nobody")
+	wantCode(t, "AgentByUsername of an unknown name", err, veilig.ENOTFOUND)
+
+	update := *alice
+	update.Username = "mallory" // not changed by UpdateAgent
+	update.DisplayName = "Alice A."
+	update.Role = veilig.RoleSupervisor
+	update.Purposes = []string{"*"}
+	update.PasswordHash = "$argon2id$v=19$m=65536,t=1,p=2$c2FsdDI$aGFzaDI"
+	update.Disabled = true
+	if err := st.UpdateAgent(ctx, &update); err != nil {
+		t.Fatalf("UpdateAgent: %v", err)
+	}
+	want := update
+	want.Username = "alice"
+	got, err = st.Agent(ctx, alice.ID)
+	if err != nil {
+		t.Fatalf("Agent after update: %v", err)
+	}
+	sameAgent(t, got, &want)
+	if _, err := st.AgentByUsername(ctx, "mallory"); veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		t.Errorf("UpdateAgent renamed the agent: %v", err)
+	}
+	missing := newAgent("nobody")
+	wantCode(t, "UpdateAgent of an unknown agent", st.UpdateAgent(ctx, missing), veilig.ENOTFOUND)
+
+	bob, aaron := newAgent("bob"), newAgent("aaron")
+	bob.Purposes = nil
+	for _, a := range []*veilig.Agent{bob, aaron} {
+		if err := st.CreateAgent(ctx, a); err != nil {
+			t.Fatalf("CreateAgent: %v", err)
+		}
+	}
+	as, err := st.Agents(ctx)
+	if err != nil {
+		t.Fatalf("Agents: %v", err)
+	}
+	var names []string
+	for _, a := range as {
+		names = append(names, a.Username)
+	}
+	if !slices.Equal(names, []string{"aaron", "alice", "bob"}) {
+		t.Errorf("Agents = %v, want by username", names)
+	}
+	if len(as) == 3 {
+		sameAgent(t, as[1], &want)
+		sameAgent(t, as[2], bob)
+	}
+}
+
+func sameAgentSession(t *testing.T, got, want *veilig.AgentSession) {
+	t.Helper()
+	if !bytes.Equal(got.TokenHash, want.TokenHash) || got.AgentID != want.AgentID || got.CSRFToken != want.CSRFToken {
+		t.Errorf("agent session = %+v, want %+v", got, want)
+	}
+	sameTime(t, "agent session CreatedAt", got.CreatedAt, want.CreatedAt)
+	sameTime(t, "agent session LastSeenAt", got.LastSeenAt, want.LastSeenAt)
+	sameTime(t, "agent session ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+}
+
+func testAgentSessions(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	a := newAgent("alice")
+	if err := st.CreateAgent(ctx, a); err != nil {
+		t.Fatalf("CreateAgent: %v", err)
+	}
+	s := &veilig.AgentSession{
+		TokenHash: randomBytes(32), AgentID: a.ID, CSRFToken: "csrf-" + randomID(),
+		CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(12 * time.Hour),
+	}
+	if err := st.CreateAgentSession(ctx, s); err != nil {
+		t.Fatalf("CreateAgentSession: %v", err)
+	}
+	got, err := st.AgentSession(ctx, s.TokenHash)
+	if err != nil {
+		t.Fatalf("AgentSession: %v", err)
+	}
+	sameAgentSession(t, got, s)
+
+	dup := *s
+	dup.CSRFToken = "other"
+	wantCode(t, "CreateAgentSession with a used token", st.CreateAgentSession(ctx, &dup), veilig.ECONFLICT)
+	orphan := *s
+	orphan.TokenHash, orphan.AgentID = randomBytes(32), "no-such-agent"
+	wantCode(t, "CreateAgentSession for an unknown agent", st.CreateAgentSession(ctx, &orphan), veilig.ENOTFOUND)
+
+	seen := base.Add(5 * time.Minute)
+	if err := st.TouchAgentSession(ctx, s.TokenHash, seen); err != nil {
+		t.Fatalf("TouchAgentSession: %v", err)
+	}
+	want := *s
+	want.LastSeenAt = seen
+	if got, err = st.AgentSession(ctx, s.TokenHash); err != nil {
+		t.Fatalf("AgentSession after touch: %v", err)
+	}
+	sameAgentSession(t, got, &want)
+	wantCode(t, "TouchAgentSession of an unknown token", st.TouchAgentSession(ctx, randomBytes(32), seen), veilig.ENOTFOUND)
+
+	other := *s
+	other.TokenHash = randomBytes(32)
+	if err := st.CreateAgentSession(ctx, &other); err != nil {
+		t.Fatalf("CreateAgentSession: %v", err)
+	}
+	if err := st.DeleteAgentSession(ctx, s.TokenHash); err != nil {
+		t.Fatalf("DeleteAgentSession: %v", err)
+	}
+	_, err = st.AgentSession(ctx, s.TokenHash)
+	wantCode(t, "AgentSession after delete", err, veilig.ENOTFOUND)
+	if err := st.DeleteAgentSession(ctx, s.TokenHash); err != nil {
+		t.Errorf("second DeleteAgentSession: %v", err)
+	}
+	if _, err := st.AgentSession(ctx, other.TokenHash); err != nil {
+		t.Errorf("DeleteAgentSession removed another session: %v", err)
+	}
+	_, err = st.AgentSession(ctx, randomBytes(32))
+	wantCode(t, "AgentSession of an unknown token", err, veilig.ENOTFOUND)
+}
