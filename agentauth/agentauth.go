@@ -41,7 +41,7 @@ type Auth struct {
 	idle  time.Duration
 	max   time.Duration
 	now   veilig.Clock
-	// perMinute sign-in attempts per username and per remote address.
+	// perMinute failed sign-ins per username (ten times that per address).
 	perMinute int
 
 	mu       sync.Mutex
@@ -63,7 +63,10 @@ func New(store veilig.Store, idle, max time.Duration, perMinute int, now veilig.
 	return &Auth{store: store, idle: idle, max: max, now: now, perMinute: perMinute, limiters: map[string]*rate.Limiter{}, dummyHash: dummy}, nil
 }
 
-func (a *Auth) allow(key string) bool {
+// limiter returns the failure budget of key: per username perMinute, per
+// remote address ten times that, since a contact centre's agents often share
+// one address behind NAT.
+func (a *Auth) limiter(key string, perMinute int) *rate.Limiter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	l, ok := a.limiters[key]
@@ -72,10 +75,10 @@ func (a *Auth) allow(key string) bool {
 			// Forget everyone rather than grow without bound under a flood.
 			a.limiters = map[string]*rate.Limiter{}
 		}
-		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(a.perMinute)), a.perMinute)
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(perMinute)), perMinute)
 		a.limiters[key] = l
 	}
-	return l.Allow()
+	return l
 }
 
 // SignedIn is a successful sign-in: Token goes into the cookie, CSRFToken to
@@ -92,22 +95,32 @@ type SignedIn struct {
 // Error codes: EUNAUTHORIZED (the same for unknown user, wrong password and
 // disabled account), ERATELIMIT.
 func (a *Auth) Login(ctx context.Context, username, password, remoteAddr string) (*SignedIn, error) {
-	if !a.allow("user:"+username) || !a.allow("addr:"+remoteAddr) {
-		return nil, veilig.Errorf(veilig.ERATELIMIT, "too many sign-in attempts; wait a minute")
+	// Only failures spend the budget: agents signing in correctly, many
+	// behind one address, are never limited.
+	byUser, byAddr := a.limiter("user:"+username, a.perMinute), a.limiter("addr:"+remoteAddr, 10*a.perMinute)
+	if byUser.Tokens() < 1 || byAddr.Tokens() < 1 {
+		return nil, veilig.Errorf(veilig.ERATELIMIT, "too many failed sign-in attempts; wait a minute")
+	}
+	failed := func() {
+		byUser.Allow()
+		byAddr.Allow()
 	}
 	wrong := veilig.Errorf(veilig.EUNAUTHORIZED, "wrong username or password")
 	if len(password) > 1024 {
+		failed()
 		return nil, wrong
 	}
 	agent, err := a.store.AgentByUsername(ctx, username)
 	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
 		_, _ = argon2id.ComparePasswordAndHash(password, a.dummyHash)
+		failed()
 		return nil, wrong
 	} else if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, agent.PasswordHash)
 	if err != nil || !ok || agent.Disabled {
+		failed()
 		return nil, wrong
 	}
 	now := a.now()

@@ -64,8 +64,9 @@ type Database struct {
 // Yivi selects the Yivi server.
 type Yivi struct {
 	Mode string `yaml:"mode"` // embedded (default) or external
-	// Embedded: the schemes folder and the issuer private keys folder
-	// (only needed to issue, i.e. for the demo). Empty with demo on: the
+	// The schemes folder (embedded: what the server verifies against;
+	// external: only for attribute labels) and the issuer private keys
+	// folder (only to issue, i.e. the demo). Empty with demo on: the
 	// bundled demo scheme. Schemes are never downloaded.
 	SchemesPath           string `yaml:"schemes_path"`
 	IssuerPrivateKeysPath string `yaml:"issuer_private_keys_path"`
@@ -302,7 +303,7 @@ func (c *Config) problems() ProblemList {
 	if c.Internal.Listen == "" {
 		add("internal.listen", "is required")
 	}
-	if c.Public.Listen != "" && c.Public.Listen == c.Internal.Listen {
+	if c.Public.Listen != "" && c.Public.Listen == c.Internal.Listen && !strings.HasSuffix(c.Public.Listen, ":0") {
 		add("internal.listen", "must differ from public.listen: the telephony API and metrics must not be public")
 	}
 	for _, l := range []struct {

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/agentauth"
+	"github.com/veiligcontact/veilig/config"
+	"github.com/veiligcontact/veilig/telephony"
+	"github.com/veiligcontact/veilig/yivi"
+	"github.com/veiligcontact/veilig/yivi/demoscheme"
+	"github.com/veiligcontact/veilig/yivi/wallet"
+)
+
+const (
+	demoPurposeID     = "demo"
+	demoAgentUsername = "demo"
+	// demoPhoneNumber is fictional; nothing dials it in demo mode.
+	demoPhoneNumber = "+31850000000"
+)
+
+// demoPurpose asks the demo scheme's BSN and full name, and the date of birth.
+func demoPurpose(publicURL string) *veilig.Purpose {
+	origin := publicURL
+	if u, err := url.Parse(publicURL); err == nil {
+		origin = u.Scheme + "://" + u.Host
+	}
+	return config.Purpose{
+		ID: demoPurposeID,
+		Labels: map[string]string{
+			"nl": "Vraag over uw belastingaanslag (demo)",
+			"en": "Question about your tax assessment (demo)",
+		},
+		Disclose:       [][][]string{{{demoscheme.BSN, demoscheme.FullName}}, {{demoscheme.DateOfBirth}}},
+		PhoneNumber:    demoPhoneNumber,
+		AllowedOrigins: []string{origin},
+	}.Domain()
+}
+
+func demoAgentPasswordFile(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, "demo-agent-password")
+}
+
+// ensureDemoAgent creates the demo agent on first start in demo mode. Its
+// password goes to a file readable only by the operator, never to the log.
+func ensureDemoAgent(ctx context.Context, a *app) error {
+	_, err := a.store.AgentByUsername(ctx, demoAgentUsername)
+	if err == nil {
+		return nil
+	} else if veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		return err
+	}
+	password := veilig.NewToken()[:20]
+	hash, err := agentauth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(demoAgentPasswordFile(a.cfg), []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("demo agent password: %w", err)
+	}
+	return a.store.CreateAgent(ctx, &veilig.Agent{
+		ID: veilig.NewID(), Username: demoAgentUsername, DisplayName: "Demo agent",
+		Role: veilig.RoleAgent, Purposes: []string{"*"}, PasswordHash: hash, CreatedAt: time.Now().UTC(),
+	})
+}
+
+// cmdDemoCall plays the phone network: it reports a call with a code to the
+// telephony API, signed with the configured (or generated) secret, exactly
+// as a telephony platform adapter does.
+func cmdDemoCall(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo call", flag.ContinueOnError)
+	code := fs.String("code", "", "the code the caller typed (required)")
+	caller := fs.String("caller", "+31612345678", "the caller's number")
+	callID := fs.String("call-id", "", "the platform's call id (default: random)")
+	state := fs.String("state", "", "instead of a new call, report this state (queued, answered, ended, unavailable) of -call-id")
+	internal := fs.String("url", "", "the internal listener (default: from the configuration)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	sec, err := loadSecrets(cfg)
+	if err != nil {
+		return err
+	}
+	base := *internal
+	if base == "" {
+		base = "http://" + cfg.Internal.Listen
+	}
+	client := &telephony.Client{BaseURL: base, Secret: sec.telephonySecret}
+	if *state != "" {
+		if *callID == "" {
+			return fmt.Errorf("-state needs the -call-id of the matched call")
+		}
+		if err := client.ReportCallState(ctx, telephony.CallStateReport{Provider: "demo", CallID: *callID, State: veilig.CallState(*state)}); err != nil {
+			return err
+		}
+		fmt.Printf("call %s is now %s\n", *callID, *state)
+		return nil
+	}
+	if *code == "" {
+		return fmt.Errorf("-code is required")
+	}
+	if *callID == "" {
+		*callID = "demo-" + strings.ToLower(veilig.NewID()[:12])
+	}
+	m, err := client.ReportCall(ctx, veilig.IncomingCall{Code: *code, CallerNumber: *caller, Provider: "demo", CallID: *callID})
+	if err != nil {
+		return err
+	}
+	if !m.Matched {
+		fmt.Println("no match: the code is unknown, used or expired")
+		return nil
+	}
+	fmt.Printf("matched: contact %s (purpose %s), call id %s\n", m.ContactRef, m.PurposeID, *callID)
+	return nil
+}
+
+// demoCredentials are what the demo wallet holds: a fictional person (the
+// BSN is the well-known test number 999999990, valid by the eleven-test but
+// never issued).
+func demoCredentials() []yivi.Credential {
+	return []yivi.Credential{
+		{Type: demoscheme.PersonalDataCredential, Attributes: map[string]string{
+			"bsn": "999999990", "fullname": "Jan de Vries", "familyname": "Vries",
+			"dateofbirth": "1980-04-01", "city": "Utrecht",
+		}},
+		{Type: demoscheme.MobileNumberCredential, Attributes: map[string]string{"mobilenumber": "+31612345678"}},
+	}
+}
+
+// demoIssueHandler starts an issuance session of the demo credentials: the
+// demo wallet fills itself through it with a real Yivi issuance. It exists
+// only in demo mode.
+func demoIssueHandler(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ptr, err := a.embedded.StartIssuance(r.Context(), demoCredentials())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if err != nil {
+			a.log.Error("demo issuance", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":{"code":"unavailable","message":"the demo issuance could not start"}}`)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]json.RawMessage{"sessionPtr": ptr})
+	})
+}
+
+// cmdDemoWallet plays the Yivi app: a fresh wallet (the real irmago client
+// library) gets the demo credentials through a real issuance session at the
+// running server and discloses the given session.
+func cmdDemoWallet(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo wallet", flag.ContinueOnError)
+	session := fs.String("session", "", `the sessionPtr to disclose, as JSON ({"u":...,"irmaqr":"disclosing"}); "-" reads it from stdin`)
+	base := fs.String("url", "", "the public listener (default: from the configuration)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	if *session == "" {
+		return fmt.Errorf("-session is required")
+	}
+	ptr := []byte(*session)
+	if *session == "-" {
+		if ptr, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<10)); err != nil {
+			return err
+		}
+	}
+	if !json.Valid(ptr) {
+		return fmt.Errorf("-session is not JSON")
+	}
+	if *base == "" {
+		*base = cfg.Public.URL
+		if *base == "" {
+			*base = "http://" + cfg.Public.Listen
+		}
+	}
+	dir, err := os.MkdirTemp("", "veilig-demo-wallet")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	schemes, _, err := demoscheme.Extract(filepath.Join(dir, "assets"))
+	if err != nil {
+		return err
+	}
+	var opts []wallet.Option
+	if strings.HasPrefix(*base, "http://") {
+		opts = append(opts, wallet.WithDeveloperMode()) // the Yivi client refuses plain http otherwise
+	}
+	w, err := wallet.New(filepath.Join(dir, "wallet"), schemes, opts...)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+
+	req, _ := http.NewRequestWithContext(ctx, "POST", strings.TrimSuffix(*base, "/")+"/demo/issue", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("demo issuance: %w", err)
+	}
+	defer resp.Body.Close()
+	var issue struct {
+		SessionPtr json.RawMessage `json:"sessionPtr"`
+	}
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&issue) != nil {
+		return fmt.Errorf("demo issuance: %s (is demo mode on?)", resp.Status)
+	}
+	if err := w.Issue(ctx, issue.SessionPtr); err != nil {
+		return fmt.Errorf("demo issuance: %w", err)
+	}
+	fmt.Println("issued the demo credentials of Jan de Vries to a fresh wallet")
+	ret, err := w.Disclose(ctx, ptr)
+	if err != nil {
+		return fmt.Errorf("disclose: %w", err)
+	}
+	fmt.Println("disclosed; the Yivi app would now open", ret)
+	return nil
+}
