@@ -38,8 +38,8 @@ type CallStateReport struct {
 }
 
 // ReportCallState reports what happened to a matched call.
-func (c *Client) ReportCallState(ctx context.Context, r CallStateReport) error {
-	return c.post(ctx, "/telephony/v1/call-states", r, nil)
+func (c *Client) ReportCallState(ctx context.Context, provider, callID string, state veilig.CallState) error {
+	return c.post(ctx, "/telephony/v1/call-states", CallStateReport{Provider: provider, CallID: callID, State: state}, nil)
 }
 
 // APIError is an error answer of the telephony API.

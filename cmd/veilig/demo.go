@@ -101,7 +101,7 @@ func cmdDemoCall(ctx context.Context, args []string) error {
 		if *callID == "" {
 			return fmt.Errorf("-state needs the -call-id of the matched call")
 		}
-		if err := client.ReportCallState(ctx, telephony.CallStateReport{Provider: "demo", CallID: *callID, State: veilig.CallState(*state)}); err != nil {
+		if err := client.ReportCallState(ctx, "demo", *callID, veilig.CallState(*state)); err != nil {
 			return err
 		}
 		fmt.Printf("call %s is now %s\n", *callID, *state)

@@ -228,10 +228,10 @@ func TestRefusals(t *testing.T) {
 		ta.clock.Advance(2 * time.Minute) // the window passes
 	})
 	t.Run("call states", func(t *testing.T) {
-		if err := ta.tel.ReportCallState(ctx, telephony.CallStateReport{Provider: "asterisk", CallID: "nope", State: veilig.CallEnded}); apiCode(err) != "404 not_found" {
+		if err := ta.tel.ReportCallState(ctx, "asterisk", "nope", veilig.CallEnded); apiCode(err) != "404 not_found" {
 			t.Fatalf("unknown call: %v", err)
 		}
-		if err := ta.tel.ReportCallState(ctx, telephony.CallStateReport{Provider: "asterisk", CallID: "w2", State: "exploded"}); apiCode(err) != "400 invalid" {
+		if err := ta.tel.ReportCallState(ctx, "asterisk", "w2", "exploded"); apiCode(err) != "400 invalid" {
 			t.Fatalf("bad state: %v", err)
 		}
 	})
@@ -343,7 +343,7 @@ func TestRefusals(t *testing.T) {
 			}
 		}
 		// The platform's hang-up ends it and destroys the attributes.
-		if err := ta.tel.ReportCallState(ctx, telephony.CallStateReport{Provider: "asterisk", CallID: "a1", State: veilig.CallEnded}); err != nil {
+		if err := ta.tel.ReportCallState(ctx, "asterisk", "a1", veilig.CallEnded); err != nil {
 			t.Fatal(err)
 		}
 		st, err := ta.store.Session(ctx, s4.SessionID)
