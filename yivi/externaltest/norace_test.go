@@ -1,0 +1,5 @@
+//go:build !race
+
+package externaltest
+
+const raceDetector = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package yivi_test
+
+const raceDetector = false

@@ -1,0 +1,122 @@
+package yivi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/privacybydesign/irmago/irma"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// disclosureRequest turns the domain's request into irmago's.
+//
+// Every attribute is requested with notNull, because a NULL attribute fails
+// the judgement anyway (veilig.DisclosureOutcome.Judge wants PRESENT): this
+// way the app tells the person up front instead of after disclosing.
+//
+// augmentReturnUrl stays off: irmago would append "?token=<requestor token>"
+// to the tel: URI, which the phone would dial as digits and which would leak
+// the token to the phone.
+func disclosureRequest(req veilig.DisclosureRequest) (*irma.DisclosureRequest, error) {
+	if len(req.Disclose) == 0 {
+		return nil, veilig.Errorf(veilig.EINVALID, "a disclosure request needs at least one attribute")
+	}
+	r := irma.NewDisclosureRequest()
+	for _, discon := range req.Disclose {
+		if len(discon) == 0 {
+			return nil, veilig.Errorf(veilig.EINVALID, "every disjunction needs at least one alternative")
+		}
+		d := make(irma.AttributeDisCon, 0, len(discon))
+		for _, con := range discon {
+			// An empty alternative would make the disjunction optional;
+			// the domain forbids that (every attribute must be proven).
+			if len(con) == 0 {
+				return nil, veilig.Errorf(veilig.EINVALID, "empty (optional) alternatives are not allowed")
+			}
+			c := make(irma.AttributeCon, 0, len(con))
+			for _, id := range con {
+				if !validAttributeID(id) {
+					return nil, veilig.Errorf(veilig.EINVALID, "attribute %q is not of the form scheme.issuer.credential.attribute", id)
+				}
+				c = append(c, irma.AttributeRequest{Type: irma.NewAttributeTypeIdentifier(id), NotNull: true})
+			}
+			d = append(d, c)
+		}
+		r.Disclose = append(r.Disclose, d)
+	}
+	if req.ClientReturnURL != "" {
+		u, err := url.Parse(req.ClientReturnURL)
+		if err != nil || u.Scheme == "" {
+			// The URL holds the phone code: never echo it.
+			return nil, veilig.Errorf(veilig.EINVALID, "the client return URL is not a valid URL")
+		}
+	}
+	r.ClientReturnURL = req.ClientReturnURL
+	r.AugmentReturnURL = false
+	return r, nil
+}
+
+func validAttributeID(id string) bool {
+	parts := strings.Split(id, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.ContainsAny(p, " \t\r\n/") {
+			return false
+		}
+	}
+	return true
+}
+
+// Credential is one credential to issue: used by tests and the demo wallet
+// page to put demo credentials in a wallet.
+type Credential struct {
+	Type       string            // credential type id, e.g. demoscheme.PersonalDataCredential
+	Attributes map[string]string // attribute id within the type ("bsn") → value
+	Expires    time.Time         // zero: the Yivi server's default (six months)
+}
+
+func issuanceRequest(creds []Credential) (*irma.IssuanceRequest, error) {
+	if len(creds) == 0 {
+		return nil, veilig.Errorf(veilig.EINVALID, "nothing to issue")
+	}
+	reqs := make([]*irma.CredentialRequest, 0, len(creds))
+	for _, c := range creds {
+		if strings.Count(c.Type, ".") != 2 || len(c.Attributes) == 0 {
+			return nil, veilig.Errorf(veilig.EINVALID, "credential %q: need a type scheme.issuer.credential and attributes", c.Type)
+		}
+		cr := &irma.CredentialRequest{
+			CredentialTypeID: irma.NewCredentialTypeIdentifier(c.Type),
+			Attributes:       c.Attributes,
+		}
+		if !c.Expires.IsZero() {
+			ts := irma.Timestamp(c.Expires)
+			cr.Validity = &ts
+		}
+		reqs = append(reqs, cr)
+	}
+	return irma.NewIssuanceRequest(reqs), nil
+}
+
+// frontendJSON encodes the session pointer and frontend request the way
+// yivi-frontend reads them: sessionPtr {u, irmaqr} and frontendRequest
+// {authorization, minProtocolVersion, maxProtocolVersion, pairingHint?}.
+func frontendJSON(qr *irma.Qr, fr *irma.FrontendSessionRequest) (ptr, front json.RawMessage, err error) {
+	if qr == nil {
+		return nil, nil, fmt.Errorf("yivi: the server returned no session pointer")
+	}
+	if ptr, err = json.Marshal(qr); err != nil {
+		return nil, nil, fmt.Errorf("yivi: encode session pointer: %w", err)
+	}
+	if fr != nil {
+		if front, err = json.Marshal(fr); err != nil {
+			return nil, nil, fmt.Errorf("yivi: encode frontend request: %w", err)
+		}
+	}
+	return ptr, front, nil
+}
