@@ -1,0 +1,165 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// ConsolePath is where the agent console lives; sign-in redirects end there.
+const ConsolePath = "/agent/"
+
+// attributeView is an attribute as the console shows it, with the link to
+// another system when a URL template is configured for it.
+type attributeView struct {
+	veilig.Attribute
+	Link string `json:"link,omitempty"`
+}
+
+// contactView is an opened contact as the console shows it.
+type contactView struct {
+	*veilig.Contact
+	Attributes []attributeView `json:"attributes"`
+}
+
+func (s *server) openedContact(c *veilig.Contact) contactView {
+	v := contactView{Contact: c, Attributes: make([]attributeView, len(c.Attributes))}
+	for i, a := range c.Attributes {
+		v.Attributes[i] = attributeView{Attribute: a, Link: s.AttributeLinks.Link(a.ID, a.Value)}
+	}
+	return v
+}
+
+// StreamCheck is how often an agent's event stream checks that the session
+// behind it is still valid (tests shorten it).
+var StreamCheck = 30 * time.Second
+
+// endWithSession cancels an agent's stream when the session behind it ends
+// (signed out, timed out, account disabled) or the account's role or
+// purposes change, so a stream never outlives what allowed it; the
+// console's EventSource then reconnects with what holds now, or stops.
+func (s *server) endWithSession(ctx context.Context, cancel context.CancelFunc, a *agentCtx) {
+	defer cancel()
+	left := a.session.ExpiresAt.Sub(s.Clock())
+	if left <= 0 {
+		return
+	}
+	expiry := time.NewTimer(left)
+	defer expiry.Stop()
+	check := time.NewTicker(StreamCheck)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-expiry.C:
+			return
+		case <-check.C:
+		}
+		agent, _, err := s.Auth.Peek(ctx, a.token)
+		if err != nil && veilig.ErrorCode(err) != veilig.EUNAUTHORIZED {
+			continue // the database is briefly away: not the session's end
+		}
+		if err != nil || agent.Role != a.agent.Role || !slices.Equal(agent.Purposes, a.agent.Purposes) {
+			return
+		}
+	}
+}
+
+// agentPurposes lists the configured purposes with their labels, so the
+// console names queues in the agent's language.
+func (s *server) agentPurposes(w http.ResponseWriter, r *http.Request) {
+	out := []purposeView{}
+	for _, p := range s.Service.Purposes() {
+		out = append(out, purposeView{ID: p.ID, Labels: p.Labels})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"purposes": out})
+}
+
+// signInMethods tells the sign-in page what to offer.
+func (s *server) signInMethods(w http.ResponseWriter, r *http.Request) {
+	type oidcMethod struct {
+		Label string `json:"label"`
+		URL   string `json:"url"`
+	}
+	out := struct {
+		Password bool        `json:"password"`
+		OIDC     *oidcMethod `json:"oidc,omitempty"`
+	}{Password: true}
+	if s.OIDC != nil {
+		out.OIDC = &oidcMethod{Label: s.OIDC.Label(), URL: "/api/v1/agent/oidc/login"}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Sign-in failures are told to the console by a fixed code in the query,
+// never by a message from elsewhere.
+const (
+	signInFailed      = "failed"      // refused at the provider or did not verify
+	signInUnavailable = "unavailable" // the provider cannot be reached
+	signInNoAccount   = "no_account"  // proven, but no enabled console account has this name
+)
+
+func (s *server) signInError(w http.ResponseWriter, r *http.Request, code string) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, ConsolePath+"?signin_error="+code, http.StatusSeeOther)
+}
+
+// oidcLogin starts single sign-on: a redirect to the provider.
+func (s *server) oidcLogin(w http.ResponseWriter, r *http.Request) {
+	if s.OIDC == nil {
+		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "single sign-on is not configured"))
+		return
+	}
+	if err := s.OIDC.Begin(w, r); err != nil {
+		s.signInError(w, r, signInUnavailable)
+	}
+}
+
+// oidcCallback finishes single sign-on. The provider proves who the person
+// is; the account, its role and its purposes are the ones an admin made
+// with that username (the configured claim), so signing in with the
+// provider grants nothing by itself.
+func (s *server) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if s.OIDC == nil {
+		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "single sign-on is not configured"))
+		return
+	}
+	id, err := s.OIDC.Complete(w, r)
+	if err != nil {
+		s.log.Warn("single sign-on refused", "reason", veilig.ErrorMessage(err))
+		if veilig.ErrorCode(err) == veilig.EUNAVAILABLE {
+			s.signInError(w, r, signInUnavailable)
+		} else {
+			s.signInError(w, r, signInFailed)
+		}
+		return
+	}
+	agent, err := s.Store.AgentByUsername(r.Context(), id.Username)
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND || (err == nil && agent.Disabled) {
+		// The subject is the provider's opaque id, not the username.
+		s.log.Warn("single sign-on for no enabled account", "issuer", id.Issuer, "subject", id.Subject)
+		s.signInError(w, r, signInNoAccount)
+		return
+	} else if err != nil {
+		s.log.Error("single sign-on: look up account", "err", err)
+		s.signInError(w, r, signInUnavailable)
+		return
+	}
+	in, err := s.Auth.SignIn(r.Context(), agent, clientAddr(r, s.TrustedProxies), veilig.AuditAgentSignInOIDC)
+	if err != nil {
+		s.log.Error("single sign-on: start session", "agent", agent.ID, "err", err)
+		s.signInError(w, r, signInUnavailable)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: in.Token, Path: "/", Expires: in.ExpiresAt,
+		HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteStrictMode,
+	})
+	s.log.Info("agent signed in with single sign-on", "agent", agent.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, ConsolePath, http.StatusSeeOther)
+}
