@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,14 +19,18 @@ import (
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/agentauth"
 	"github.com/veiligcontact/veilig/config"
+	"github.com/veiligcontact/veilig/console"
+	"github.com/veiligcontact/veilig/demo"
+	"github.com/veiligcontact/veilig/httpapi"
 	"github.com/veiligcontact/veilig/telephony"
+	"github.com/veiligcontact/veilig/web"
 	"github.com/veiligcontact/veilig/yivi"
 	"github.com/veiligcontact/veilig/yivi/demoscheme"
 	"github.com/veiligcontact/veilig/yivi/wallet"
 )
 
 const (
-	demoPurposeID     = "demo"
+	demoPurposeID     = demo.PurposeID
 	demoAgentUsername = "demo"
 	// demoPhoneNumber is fictional; nothing dials it in demo mode.
 	demoPhoneNumber = "+31850000000"
@@ -125,35 +132,83 @@ func cmdDemoCall(ctx context.Context, args []string) error {
 	return nil
 }
 
-// demoCredentials are what the demo wallet holds: a fictional person (the
-// BSN is the well-known test number 999999990, valid by the eleven-test but
-// never issued).
-func demoCredentials() []yivi.Credential {
-	return []yivi.Credential{
-		{Type: demoscheme.PersonalDataCredential, Attributes: map[string]string{
-			"bsn": "999999990", "fullname": "Jan de Vries", "familyname": "Vries",
-			"dateofbirth": "1980-04-01", "city": "Utrecht",
-		}},
-		{Type: demoscheme.MobileNumberCredential, Attributes: map[string]string{"mobilenumber": "+31612345678"}},
+// demoCredentials are what the demo wallet holds (see demo.Credentials).
+func demoCredentials() []yivi.Credential { return demo.Credentials() }
+
+// setupDemo mounts the widget at its stable URL and, in demo mode, the demo
+// pages with their demo wallet and demo phone (package demo); without demo
+// mode every /demo path is a 404.
+func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error {
+	if hcfg.Pages == nil {
+		hcfg.Pages = map[string]http.Handler{}
 	}
+	widget, err := widgetRoutes(web.Dist())
+	if err != nil {
+		return fmt.Errorf("widget: %w", err)
+	}
+	for pattern, h := range widget {
+		hcfg.Pages[pattern] = h
+	}
+	if !a.cfg.Demo {
+		return nil
+	}
+	pages, err := fs.Sub(web.Dist(), "demo")
+	if err != nil {
+		return fmt.Errorf("demo pages: %w", err)
+	}
+	// The demo phone reaches the demo purpose's number only: a demo left on
+	// next to real purposes must not become a way around the telephony
+	// platform for them.
+	var numbers []string
+	for _, p := range purposes {
+		if p.ID == demoPurposeID && p.PhoneNumber != "" {
+			numbers = append(numbers, p.PhoneNumber)
+		}
+	}
+	consoleURL := ""
+	if _, err := fs.Stat(web.Dist(), "console/index.html"); err == nil {
+		consoleURL = console.Path
+	}
+	dcfg := demo.Config{
+		PublicURL: a.publicURL,
+		Pages:     pages,
+		WalletDir: filepath.Join(a.cfg.DataDir, "demo-wallet"),
+		// The Yivi app refuses plain http and servers not in production
+		// mode unless it is in developer mode; so does the demo wallet.
+		DeveloperMode:     !a.cfg.Yivi.Production || strings.HasPrefix(a.publicURL, "http://"),
+		Telephony:         &telephony.Client{BaseURL: a.internalURL(), Secret: a.secrets.telephonySecret, HTTPClient: a.internalClient()},
+		PhoneNumbers:      numbers,
+		ConsoleURL:        consoleURL,
+		AgentUsername:     demoAgentUsername,
+		AgentPasswordFile: demoAgentPasswordFile(a.cfg),
+		Logger:            a.log,
+	}
+	if a.embedded != nil {
+		dcfg.Issuer = a.embedded
+	}
+	if a.demo, err = demo.New(dcfg); err != nil {
+		return err
+	}
+	for pattern, h := range a.demo.Routes() {
+		hcfg.Pages[pattern] = h
+	}
+	return nil
 }
 
-// demoIssueHandler starts an issuance session of the demo credentials: the
-// demo wallet fills itself through it with a real Yivi issuance. It exists
-// only in demo mode.
-func demoIssueHandler(a *app) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ptr, err := a.embedded.StartIssuance(r.Context(), demoCredentials())
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		if err != nil {
-			a.log.Error("demo issuance", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `{"error":{"code":"unavailable","message":"the demo issuance could not start"}}`)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]json.RawMessage{"sessionPtr": ptr})
-	})
+// internalClient reaches the internal listener from this process. With TLS
+// on it, the certificate is the one configured for it (the demo runs on one
+// machine, where it may be self-signed).
+func (a *app) internalClient() *http.Client {
+	c := &http.Client{Timeout: 10 * time.Second}
+	if a.cfg.Internal.TLSCert == "" {
+		return c
+	}
+	pool := x509.NewCertPool()
+	if pem, err := os.ReadFile(a.cfg.Internal.TLSCert); err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return c
 }
 
 // cmdDemoWallet plays the Yivi app: a fresh wallet (the real irmago client

@@ -1,0 +1,161 @@
+// The whole demo in one browser, as a newcomer does it after `make run`:
+// the municipality site's widget starts a session, the demo wallet (the real
+// irmago client on the server) discloses it, the demo phone calls with the
+// code through the signed telephony API, and the agent gets the verified
+// contact. In Dutch and in English.
+//
+// Run by TestDemoInBrowser (cmd/veilig/demo_browser_test.go), which sets
+// BASE_URL (veilig's public listener, demo mode) and an agent account.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, watch, screenshot, contrast, env, widgetText } from './browser.mjs';
+
+const base = env('BASE_URL');
+const agentUser = env('AGENT_USERNAME');
+const agentPassword = env('AGENT_PASSWORD');
+
+let browser;
+before(async () => {
+  browser = await open();
+});
+after(async () => {
+  if (browser) await browser.close();
+});
+
+// agentApi calls the agent API from a page of veilig's origin, the way the
+// agent console does: cookie session, CSRF token on every POST.
+async function agentApi(page, steps) {
+  return page.evaluate(
+    async ({ user, password, steps }) => {
+      const call = async (method, path, body, csrf) => {
+        const headers = {};
+        if (body) headers['Content-Type'] = 'application/json';
+        if (csrf) headers['X-CSRF-Token'] = csrf;
+        const r = await fetch(path, { method, headers, body: body && JSON.stringify(body), credentials: 'same-origin' });
+        const text = await r.text();
+        return { status: r.status, body: text ? JSON.parse(text) : null };
+      };
+      const login = await call('POST', '/api/v1/agent/login', { username: user, password });
+      if (login.status !== 200) return { error: `login: ${login.status}` };
+      const csrf = login.body.csrfToken;
+      const out = {};
+      for (const s of steps) out[s.name] = await call(s.method, s.path, null, s.method === 'POST' ? csrf : null);
+      return out;
+    },
+    { user: agentUser, password: agentPassword, steps },
+  );
+}
+
+for (const lang of ['nl', 'en']) {
+  test(`the whole demo flow (${lang})`, { timeout: 120000 }, async () => {
+    const T = widgetText[lang];
+    const problems = [];
+    const started = Date.now();
+
+    // 1. The municipality site.
+    const site = await browser.context.newPage();
+    watch(site, problems);
+    await site.addInitScript(() => {
+      document.addEventListener('veiligcontact:session', (e) => {
+        window.__session = e.detail;
+      });
+    });
+    await site.goto(`${base}/demo?lang=${lang}`);
+    assert.equal(await site.locator('html').getAttribute('lang'), lang);
+    await screenshot(site, `demo-site-${lang}`);
+
+    const callButton = site.locator('button[data-veilig-contact]');
+    await callButton.click();
+    const widget = site.locator('.vc-widget');
+    const qr = widget.locator('canvas.yivi-web-qr-canvas');
+    await qr.waitFor({ state: 'visible' });
+    assert.equal(await qr.getAttribute('aria-label'), T.qrLabel);
+    assert.equal(await widget.locator('.vc-status').textContent(), T.scan);
+    assert.equal(await widget.getAttribute('lang'), lang);
+    assert.ok((await contrast(widget.locator('.vc-status'))) >= 4.5, 'status text contrast');
+    assert.ok((await contrast(widget.locator('.vc-title'))) >= 4.5, 'title contrast');
+    assert.ok((await contrast(widget.locator('.vc-cancel'))) >= 4.5, 'cancel button contrast');
+    await screenshot(site, `widget-qr-${lang}`);
+    const session = await site.evaluate(() => window.__session);
+    assert.ok(session && session.sessionId, 'the widget announced its session');
+
+    // 2. The demo wallet, playing the Yivi app, gets the QR code's session.
+    const toWallet = site.locator('#to-wallet');
+    await toWallet.waitFor({ state: 'visible' });
+    const [wallet] = await Promise.all([browser.context.waitForEvent('page'), toWallet.click()]);
+    watch(wallet, problems);
+    await wallet.waitForLoadState();
+    await wallet.locator('.demo-only').waitFor();
+    assert.match(await wallet.locator('#session').inputValue(), /"irmaqr":"disclosing"/);
+    await screenshot(wallet, `wallet-${lang}`);
+    await wallet.locator('#disclose-form button[type="submit"]').click();
+    await wallet.locator('#result').waitFor({ state: 'visible', timeout: 45000 });
+    const tel = (await wallet.locator('#tel').textContent()).trim();
+    const m = tel.match(/^tel:(\+\d+),(\d+)$/);
+    assert.ok(m, `the Yivi app would open ${tel}`);
+    const [, number, code] = m;
+    assert.ok((await wallet.locator('#cards .card').count()) >= 1, 'the wallet shows its cards');
+    await screenshot(wallet, `wallet-disclosed-${lang}`);
+
+    // 3. The widget now shows what to dial, for phones that cannot open tel:.
+    const dial = widget.locator('.vc-dial');
+    await dial.waitFor({ state: 'visible' });
+    assert.equal(await widget.locator('.vc-status').textContent(), T.disclosed);
+    assert.equal(await widget.locator('.vc-dial-title').textContent(), T.dialTitle);
+    assert.equal(await widget.locator('.vc-number').textContent(), number);
+    assert.equal((await widget.locator('.vc-code').textContent()).replace(/\s/g, ''), code);
+    assert.equal(await widget.locator('.vc-code').getAttribute('aria-label'), code.split('').join(' '));
+    assert.ok(await widget.locator('canvas.yivi-web-qr-canvas').isHidden(), 'the QR code is gone');
+    await screenshot(site, `widget-dial-${lang}`);
+
+    // 4. The demo phone dials the number and types the code.
+    await wallet.locator('#to-phone').click();
+    await wallet.waitForURL(/\/demo\/phone/);
+    const phone = wallet;
+    assert.equal(await phone.locator('#dial').inputValue(), tel);
+    await phone.locator('#call-form button[type="submit"]').click();
+    await phone.locator('#in-call').waitFor({ state: 'visible' });
+    assert.match(await phone.locator('#in-call-text').textContent(), new RegExp(session.sessionId));
+    await phone.locator('#agent').waitFor({ state: 'visible' });
+    const consoleLink = phone.locator('#to-console');
+    if (await consoleLink.count()) {
+      assert.equal(await consoleLink.getAttribute('href'), '/agent/');
+    } else {
+      assert.match(await phone.locator('#agent pre').textContent(), new RegExp(`/api/v1/agent/contacts/${session.sessionId}/open`));
+    }
+    await screenshot(phone, `phone-connected-${lang}`);
+
+    await site.locator('.vc-status', { hasText: T.matched }).waitFor();
+    await screenshot(site, `widget-connected-${lang}`);
+
+    // 5. The agent sees the verified contact, opens it, and ends it.
+    const agent = await browser.context.newPage();
+    watch(agent, problems);
+    await agent.goto(`${base}/demo/phone?lang=${lang}`);
+    const id = session.sessionId;
+    const listed = await agentApi(agent, [{ name: 'list', method: 'GET', path: '/api/v1/agent/contacts' }]);
+    assert.equal(listed.list.status, 200, JSON.stringify(listed));
+    const waiting = listed.list.body.contacts.find((c) => c.id === id);
+    assert.ok(waiting, 'the contact waits for an agent');
+    assert.equal(waiting.state, 'matched');
+    assert.equal(waiting.attributes ?? null, null, 'no attributes before an agent opens it');
+
+    const opened = await agentApi(agent, [{ name: 'open', method: 'POST', path: `/api/v1/agent/contacts/${id}/open` }]);
+    assert.equal(opened.open.status, 200, JSON.stringify(opened));
+    const attrs = Object.fromEntries(opened.open.body.attributes.map((a) => [a.id.split('.').pop(), a.value]));
+    assert.deepEqual(attrs, { bsn: '999999990', fullname: 'Jan de Vries', dateofbirth: '1980-04-01' });
+    await site.locator('.vc-status', { hasText: T.answered }).waitFor();
+    await screenshot(site, `widget-answered-${lang}`);
+
+    const ended = await agentApi(agent, [{ name: 'end', method: 'POST', path: `/api/v1/agent/contacts/${id}/end` }]);
+    assert.equal(ended.end.status, 204, JSON.stringify(ended));
+    await site.locator('.vc-status', { hasText: T.ended }).waitFor();
+    assert.ok(await widget.locator('.vc-dial').isHidden(), 'the code is gone from the page');
+    assert.ok(await widget.locator('.vc-cancel').isHidden(), 'nothing left to cancel');
+    await screenshot(site, `widget-ended-${lang}`);
+
+    console.log(`demo flow (${lang}) took ${((Date.now() - started) / 1000).toFixed(1)} s of browser time`);
+    assert.deepEqual(problems, []);
+    await Promise.all([site.close(), phone.close(), agent.close()]);
+  });
+}
