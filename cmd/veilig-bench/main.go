@@ -1,0 +1,252 @@
+// Command veilig-bench measures a running Veilig Contact cluster with real
+// HTTP: it starts PostgreSQL of its own, irmago's requestor server as a
+// separate process, and three `veilig serve` replicas, once with the
+// embedded Yivi server and once with the external one, and drives them
+// with real wallets (irmago's client), real telephony requests and real
+// agent streams. It writes docs/benchmarks.md with the command that
+// reproduces it.
+//
+//	go run ./cmd/veilig-bench -out docs/benchmarks.md   # full run, a few minutes
+//	go run ./cmd/veilig-bench -short                    # seconds; what CI runs
+//
+// Figures are measured side by side in one run on one machine; compare
+// the ratios, not the absolute numbers.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/veiligcontact/veilig/internal/cluster"
+	"github.com/veiligcontact/veilig/yivi/demoscheme"
+)
+
+type options struct {
+	short     bool
+	out       string
+	veilig    string
+	root      string
+	keep      bool
+	startFor  time.Duration
+	workers   int
+	rate      int
+	matchFor  time.Duration
+	contacts  int
+	streams   int
+	wallets   int
+	command   string
+	startedAt time.Time
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "yivi-server" {
+		if err := yiviServer(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "yivi-server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	fs := flag.NewFlagSet("veilig-bench", flag.ExitOnError)
+	fs.BoolVar(&o.short, "short", false, "a run of seconds with small numbers (CI): checks the tool works, measures little")
+	fs.StringVar(&o.out, "out", "", "write the report (Markdown) here, e.g. docs/benchmarks.md; default: stdout only")
+	fs.StringVar(&o.veilig, "veilig", "", "the veilig binary to run (default: build ./cmd/veilig of -root)")
+	fs.StringVar(&o.root, "root", ".", "the module root (to build veilig)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (logs) afterwards")
+	fs.DurationVar(&o.startFor, "start-for", 10*time.Second, "how long to measure session starts")
+	fs.IntVar(&o.workers, "workers", 32, "concurrent clients starting sessions")
+	fs.IntVar(&o.rate, "rate", 300, "telephony match requests per second (open loop)")
+	fs.DurationVar(&o.matchFor, "match-for", 5*time.Second, "how long to send telephony requests at -rate")
+	fs.IntVar(&o.contacts, "contacts", 200, "complete verified contacts for the CPU measurement")
+	fs.IntVar(&o.streams, "streams", 10000, "idle status streams for the memory measurement")
+	fs.IntVar(&o.wallets, "wallets", 4, "wallets disclosing in parallel")
+	_ = fs.Parse(os.Args[1:])
+	if o.short {
+		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers = 2*time.Second, 30, time.Second, 8, 200, 8
+	}
+	o.command = "go run ./cmd/veilig-bench " + strings.Join(os.Args[1:], " ")
+	o.startedAt = time.Now().UTC()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := run(ctx, o)
+	if report != "" {
+		fmt.Print(report)
+		if o.out != "" {
+			if werr := os.WriteFile(o.out, []byte(report), 0o644); werr != nil {
+				fmt.Fprintln(os.Stderr, "veilig-bench:", werr)
+				os.Exit(1)
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "veilig-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// yiviServer runs irmago's requestor server as its own process, so its
+// CPU can be measured apart from the replicas and from the wallets.
+func yiviServer(args []string) error {
+	fs := flag.NewFlagSet("yivi-server", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "address")
+	schemes := fs.String("schemes", "", "irma_configuration")
+	keys := fs.String("keys", "", "issuer private keys")
+	token := fs.String("token", "", "requestor token")
+	_ = fs.Parse(args)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	if _, err := cluster.StartYiviServer(ln, *schemes, *keys, *token); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
+}
+
+func b64(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// env is what both modes share: PostgreSQL, the Yivi server process (the
+// external server; in embedded mode it only issues the wallets'
+// credentials), the demo scheme.
+type env struct {
+	o        options
+	dir      string
+	bin      string
+	pg       *cluster.Postgres
+	pgPID    int
+	schemes  string
+	keys     string
+	yiviURL  string
+	token    string
+	yiviCmd  *exec.Cmd
+	fdLimit  uint64
+	capture  *capture
+	capLn    net.Listener
+	telecret []byte
+}
+
+func run(ctx context.Context, o options) (string, error) {
+	e := &env{o: o}
+	var err error
+	if e.fdLimit, err = raiseFileLimit(); err != nil {
+		return "", fmt.Errorf("raise the open files limit: %w", err)
+	}
+	if e.fdLimit < uint64(2*o.streams+1000) {
+		fmt.Fprintf(os.Stderr, "veilig-bench: the open files limit is %d; %d streams need about %d (raise the hard limit: ulimit -Hn)\n", e.fdLimit, o.streams, 2*o.streams+1000)
+	}
+	if e.dir, err = os.MkdirTemp("", "veilig-bench-"); err != nil {
+		return "", err
+	}
+	if !o.keep {
+		defer os.RemoveAll(e.dir)
+	} else {
+		fmt.Fprintln(os.Stderr, "veilig-bench: working directory", e.dir)
+	}
+	e.bin = o.veilig
+	if e.bin == "" {
+		e.bin = filepath.Join(e.dir, "veilig")
+		fmt.Fprintln(os.Stderr, "veilig-bench: building veilig")
+		if err := cluster.Build(ctx, o.root, e.bin); err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintln(os.Stderr, "veilig-bench: starting PostgreSQL")
+	if e.pg, err = cluster.StartPostgres(ctx, filepath.Join(e.dir, "pg"), ""); err != nil {
+		return "", err
+	}
+	defer e.pg.Stop(context.Background(), "immediate")
+	e.pgPID = postmasterPID(filepath.Join(e.dir, "pg", "data"))
+
+	if e.schemes, e.keys, err = demoscheme.Extract(filepath.Join(e.dir, "yivi")); err != nil {
+		return "", err
+	}
+	if err := e.startYivi(ctx); err != nil {
+		return "", err
+	}
+	defer func() { _ = e.yiviCmd.Process.Kill(); _ = e.yiviCmd.Wait() }()
+	e.telecret = make([]byte, 32)
+	rand.Read(e.telecret)
+
+	if e.capLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return "", err
+	}
+	e.capture = newCapture("http://" + e.capLn.Addr().String())
+	go http.Serve(e.capLn, e.capture)
+
+	res := &results{o: o, fdLimit: e.fdLimit, load: loadAverage()}
+	for _, mode := range []string{"embedded", "external"} {
+		fmt.Fprintf(os.Stderr, "veilig-bench: %s mode\n", mode)
+		m, err := e.measure(ctx, mode)
+		if m != nil {
+			res.modes = append(res.modes, m)
+		}
+		if err != nil {
+			return res.markdown(), fmt.Errorf("%s mode: %w", mode, err)
+		}
+	}
+	res.verify = e.verifyFloor()
+	res.loadAfter = loadAverage()
+	return res.markdown(), nil
+}
+
+func postmasterPID(data string) int {
+	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	var pid int
+	fmt.Sscan(strings.SplitN(string(b), "\n", 2)[0], &pid)
+	return pid
+}
+
+func (e *env) startYivi(ctx context.Context) error {
+	port, err := cluster.FreePort()
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	e.token = "bench-" + b64(18)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	e.yiviCmd = exec.Command(self, "yivi-server", "-listen", addr, "-schemes", e.schemes, "-keys", e.keys, "-token", e.token)
+	e.yiviCmd.Stderr = os.Stderr
+	e.yiviCmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := e.yiviCmd.Start(); err != nil {
+		return err
+	}
+	e.yiviURL = "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the Yivi server did not start")
+}
+
+var _ = runtime.NumCPU

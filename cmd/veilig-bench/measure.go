@@ -1,0 +1,587 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/privacybydesign/irmago/irma"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/internal/cluster"
+	"github.com/veiligcontact/veilig/telephony"
+	"github.com/veiligcontact/veilig/yivi/wallet"
+)
+
+// modeResult is what one mode measured.
+type modeResult struct {
+	mode string
+
+	starts, startErrors int
+	startDur            time.Duration
+
+	matchRate         int
+	matchLat          []time.Duration // telephony request to answer
+	eventLat          []time.Duration // telephony request to the event on another replica's agent stream
+	matchErrors       int
+	eventsMissing     int
+	contacts          int
+	contactServerCPU  time.Duration // replicas + Yivi server
+	contactPGCPU      time.Duration
+	contactErrors     int
+	streams           int
+	streamRSS         int64 // bytes, delta
+	streamHeap        int64 // heap + stacks in use, delta
+	streamsConnected  int
+	disclosurePrepDur time.Duration
+}
+
+// system is one cluster: three replicas in one mode on their own database.
+type system struct {
+	e        *env
+	mode     string
+	replicas []*cluster.Replica
+	wallets  chan *wallet.Wallet
+	password string
+}
+
+func (e *env) startSystem(ctx context.Context, mode string) (*system, error) {
+	db := "bench_" + mode
+	if err := e.pg.CreateDatabase(ctx, db); err != nil {
+		return nil, err
+	}
+	yivi := "yivi:\n  mode: embedded\n"
+	if mode == "external" {
+		yivi = fmt.Sprintf("yivi:\n  mode: external\n  url: %q\n  token: %q\n", e.yiviURL, e.token)
+	}
+	common := fmt.Sprintf(`demo: true
+database:
+  url: %q
+%ssecrets:
+  secret_key: %q
+  encryption_keys: {k1: %q}
+  active_key: k1
+telephony:
+  secret: %q
+  miss_overall: 1000000
+agents:
+  login_per_minute: 1000
+log:
+  format: json
+  level: info
+`, e.pg.PoolURL(db, 24), yivi, b64(32), b64(32), base64.StdEncoding.EncodeToString(e.telecret))
+	s := &system{e: e, mode: mode}
+	for i := range 3 {
+		pp, _ := cluster.FreePort()
+		ip, _ := cluster.FreePort()
+		// Each replica is its own public URL: the bench balances over them
+		// itself, and in embedded mode the wallet must reach the replica
+		// that holds its Yivi session.
+		r, err := cluster.StartReplica(ctx, cluster.ReplicaConfig{
+			Bin: e.bin, Dir: filepath.Join(e.dir, mode, fmt.Sprint("r", i+1)), Name: fmt.Sprintf("%s-r%d", mode, i+1),
+			Public: pp, Intern: ip, PublicURL: fmt.Sprintf("http://127.0.0.1:%d", pp), Common: common,
+		})
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		s.replicas = append(s.replicas, r)
+	}
+	pw, err := os.ReadFile(filepath.Join(s.replicas[0].Dir, "data", "demo-agent-password"))
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.password = strings.TrimSpace(string(pw))
+	s.wallets = make(chan *wallet.Wallet, e.o.wallets)
+	for i := range e.o.wallets {
+		w, err := cluster.NewWallet(ctx, filepath.Join(e.dir, mode, fmt.Sprint("wallet", i)), e.schemes, e.yiviURL, e.token)
+		if err != nil {
+			s.stop()
+			return nil, fmt.Errorf("wallet: %w", err)
+		}
+		s.wallets <- w
+	}
+	return s, nil
+}
+
+func (s *system) stop() {
+	for _, r := range s.replicas {
+		r.Stop(10 * time.Second)
+	}
+	if s.wallets != nil {
+		close(s.wallets)
+		for w := range s.wallets {
+			w.Close()
+		}
+	}
+}
+
+func (s *system) serverCPU() time.Duration {
+	var t time.Duration
+	for _, r := range s.replicas {
+		t += cpuTime(r.PID(), false)
+	}
+	if s.mode == "external" {
+		t += cpuTime(s.e.yiviCmd.Process.Pid, false)
+	}
+	return t
+}
+
+func (e *env) measure(ctx context.Context, mode string) (*modeResult, error) {
+	s, err := e.startSystem(ctx, mode)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	m := &modeResult{mode: mode}
+	steps := []struct {
+		name string
+		fn   func(context.Context, *modeResult) error
+	}{
+		{"session starts", s.sessionStarts},
+		{"telephony matches", s.matches},
+		{"verified contacts", s.verifiedContacts},
+	}
+	if mode == "external" {
+		steps = append(steps, struct {
+			name string
+			fn   func(context.Context, *modeResult) error
+		}{"idle streams", s.idleStreams})
+	}
+	for _, st := range steps {
+		fmt.Fprintf(os.Stderr, "veilig-bench:   %s\n", st.name)
+		if err := st.fn(ctx, m); err != nil {
+			return m, fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	return m, nil
+}
+
+// sessionStarts: closed loop, -workers clients, round robin over the
+// replicas, for -start-for after a one-second warm-up.
+func (s *system) sessionStarts(ctx context.Context, m *modeResult) error {
+	clients := make([]*cluster.Client, len(s.replicas))
+	for i, r := range s.replicas {
+		clients[i] = cluster.NewClient(r.PublicURL)
+	}
+	loop := func(d time.Duration) (ok, failed int) {
+		var n, bad atomic.Int64
+		deadline := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for w := range s.e.o.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+					if _, err := clients[i%len(clients)].StartSession(ctx, "demo"); err != nil {
+						bad.Add(1)
+					} else {
+						n.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return int(n.Load()), int(bad.Load())
+	}
+	loop(time.Second)
+	start := time.Now()
+	m.starts, m.startErrors = loop(s.e.o.startFor)
+	m.startDur = time.Since(start)
+	if m.starts == 0 {
+		return errors.New("no session started")
+	}
+	return ctx.Err()
+}
+
+// disclosed starts n sessions and has the wallets disclose them; capture
+// routes the first few through the capture proxy.
+func (s *system) disclosed(ctx context.Context, n int, capture int) ([]*cluster.Started, error) {
+	out := make([]*cluster.Started, n)
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range cap(s.wallets) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := <-s.wallets
+			defer func() { s.wallets <- w }()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				c := cluster.NewClient(s.replicas[i%len(s.replicas)].PublicURL)
+				st, err := c.StartSession(ctx, "demo")
+				if err == nil {
+					ptr := st.SessionPtr
+					if i < capture {
+						ptr = s.e.capture.via(ptr)
+					}
+					dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					_, err = w.Disclose(dctx, ptr)
+					cancel()
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				out[i] = st
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	// The wallet is done when the Yivi server accepted the proofs; the
+	// session is disclosed once veilig stored them.
+	for _, st := range out {
+		if err := s.waitState(ctx, st, veilig.StateDisclosed); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *system) waitState(ctx context.Context, st *cluster.Started, want veilig.SessionState) error {
+	c := cluster.NewClient(s.replicas[0].PublicURL)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/api/v1/sessions/"+st.SessionID, nil)
+		req.Header.Set("Authorization", "Bearer "+st.StatusToken)
+		resp, err := c.HTTP.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"state":"`+string(want)+`"`) {
+				return nil
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("session never became %s", want)
+}
+
+// matches: disclosed sessions are matched by telephony requests sent to
+// replica 1 at a fixed rate (open loop: each request leaves at its time,
+// whatever earlier ones do, and its latency counts from that time), while
+// an agent stream on replica 2 times the arrival of each matched event.
+func (s *system) matches(ctx context.Context, m *modeResult) error {
+	m.matchRate = s.e.o.rate
+	n := int(float64(s.e.o.rate) * s.e.o.matchFor.Seconds())
+	prep := time.Now()
+	sessions, err := s.disclosed(ctx, n, 0)
+	if err != nil {
+		return err
+	}
+	m.disclosurePrepDur = time.Since(prep)
+
+	agent := cluster.NewClient(s.replicas[1].PublicURL)
+	agent.HTTP.Timeout = 0
+	if err := agent.Login(ctx, "demo", s.password); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream := cluster.Follow(sctx, agent.HTTP, cluster.StreamConfig{
+		URL:    func(int) string { return s.replicas[1].PublicURL + "/api/v1/agent/events" },
+		Buffer: n + 64,
+	})
+	time.Sleep(300 * time.Millisecond) // the stream is connected and subscribed
+
+	tel := &telephony.Client{BaseURL: s.replicas[0].InternalURL, Secret: s.e.telecret,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
+	sent := make([]time.Time, n)
+	lat := make([]time.Duration, n)
+	var bad atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	interval := time.Second / time.Duration(s.e.o.rate)
+	for i, st := range sessions {
+		at := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(at))
+		sent[i] = at
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mt, err := tel.ReportCall(ctx, veilig.IncomingCall{Provider: "bench", CallID: "bench-" + st.SessionID, CallerNumber: "+31201234567", Code: st.Dial.Code})
+			if err != nil || !mt.Matched {
+				bad.Add(1)
+				return
+			}
+			lat[i] = time.Since(at)
+		}()
+	}
+	wg.Wait()
+	m.matchErrors = int(bad.Load())
+	for _, l := range lat {
+		if l > 0 {
+			m.matchLat = append(m.matchLat, l)
+		}
+	}
+	index := map[string]int{}
+	for i, st := range sessions {
+		index[st.SessionID] = i
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		got := 0
+		for _, e := range stream.Events() {
+			if e.Type == "matched" {
+				got++
+			}
+		}
+		if got >= n-m.matchErrors {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	seen := 0
+	for _, e := range stream.Events() {
+		if i, ok := index[e.Contact]; ok && e.Type == "matched" {
+			m.eventLat = append(m.eventLat, e.Received.Sub(sent[i]))
+			seen++
+		}
+	}
+	m.eventsMissing = n - m.matchErrors - seen
+	return nil
+}
+
+// verifiedContacts: complete contacts, start to end, with the server CPU
+// they cost: replicas plus (external mode) the Yivi server, and PostgreSQL
+// apart. Nothing else runs meanwhile.
+func (s *system) verifiedContacts(ctx context.Context, m *modeResult) error {
+	n := s.e.o.contacts
+	agent := cluster.NewClient(s.replicas[2].PublicURL)
+	if err := agent.Login(ctx, "demo", s.password); err != nil {
+		return err
+	}
+	tel := &telephony.Client{BaseURL: s.replicas[1].InternalURL, Secret: s.e.telecret}
+	time.Sleep(500 * time.Millisecond) // let the previous step's work settle
+	cpu0, pg0 := s.serverCPU(), treeCPU(s.e.pgPID)
+	sessions, err := s.disclosed(ctx, n, 30)
+	if err != nil {
+		return err
+	}
+	var bad atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, st := range sessions {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			mt, err := tel.ReportCall(ctx, veilig.IncomingCall{Provider: "bench", CallID: "contact-" + st.SessionID, CallerNumber: "+31201234567", Code: st.Dial.Code})
+			if err == nil && mt.Matched {
+				var c *veilig.Contact
+				if c, err = agent.OpenContact(ctx, st.SessionID); err == nil && len(c.Attributes) == 3 {
+					err = agent.EndContact(ctx, st.SessionID)
+				} else if err == nil {
+					err = errors.New("attributes missing")
+				}
+			}
+			if err != nil || !mt.Matched {
+				bad.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(200 * time.Millisecond)
+	m.contacts = n
+	m.contactErrors = int(bad.Load())
+	m.contactServerCPU = s.serverCPU() - cpu0
+	m.contactPGCPU = treeCPU(s.e.pgPID) - pg0
+	return nil
+}
+
+// idleStreams: -streams status streams, open and idle, on one replica;
+// its memory before and after.
+func (s *system) idleStreams(ctx context.Context, m *modeResult) error {
+	n := s.e.o.streams
+	r := s.replicas[2]
+	sessions := make([]*cluster.Started, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := cluster.NewClient(s.replicas[0].PublicURL)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				st, err := c.StartSession(ctx, "demo")
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				sessions[i] = st
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d of %d sessions did not start", failed.Load(), n)
+	}
+	runtime.GC()
+	time.Sleep(time.Second)
+	rss0, heap0 := rss(r.PID()), heapInUse(r.InternalURL)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tr := &http.Transport{MaxIdleConnsPerHost: -1, DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	var connected atomic.Int64
+	sem := make(chan struct{}, 64)
+	for _, st := range sessions {
+		sem <- struct{}{}
+		go func() {
+			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, r.PublicURL+"/api/v1/sessions/"+st.SessionID+"/events", nil)
+			req.Header.Set("Authorization", "Bearer "+st.StatusToken)
+			resp, err := client.Do(req)
+			if err != nil {
+				<-sem
+				return
+			}
+			defer resp.Body.Close()
+			br := bufio.NewReader(resp.Body)
+			// Connected once the replayed "created" event arrived.
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					<-sem
+					return
+				}
+				if strings.HasPrefix(line, "data: ") {
+					break
+				}
+			}
+			connected.Add(1)
+			<-sem
+			_, _ = io.Copy(io.Discard, br) // idle until cancelled
+		}()
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for connected.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // settle; let the replica's GC run
+	m.streams = n
+	m.streamsConnected = int(connected.Load())
+	m.streamRSS = rss(r.PID()) - rss0
+	m.streamHeap = heapInUse(r.InternalURL) - heap0
+	if m.streamsConnected < n {
+		return fmt.Errorf("only %d of %d streams connected", m.streamsConnected, n)
+	}
+	return nil
+}
+
+// heapInUse reads heap and goroutine stack bytes in use from the replica's
+// Prometheus metrics.
+func heapInUse(internalURL string) int64 {
+	resp, err := http.Get(internalURL + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var total int64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if v, ok := strings.CutPrefix(line, name); ok {
+				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				total += int64(f)
+			}
+		}
+	}
+	return total
+}
+
+// verifyFloor verifies the captured disclosures again with irmago alone,
+// on one locked thread, and returns the median CPU of one verification.
+func (e *env) verifyFloor() verifyResult {
+	reqs, proofs := e.capture.pairs()
+	if len(proofs) == 0 {
+		return verifyResult{}
+	}
+	conf, err := irma.NewConfiguration(e.schemes, irma.ConfigurationOptions{ReadOnly: true})
+	if err == nil {
+		err = conf.ParseFolder()
+	}
+	if err != nil {
+		return verifyResult{err: err}
+	}
+	if conf.Scheduler != nil {
+		conf.Scheduler.Stop()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpus []time.Duration
+	valid := 0
+	for round := range 3 {
+		for i, d := range proofs {
+			t0 := threadCPU()
+			_, status, err := d.Verify(conf, reqs[i])
+			t := threadCPU() - t0
+			if round > 0 { // the first round warms caches up
+				cpus = append(cpus, t)
+				if err == nil && status == irma.ProofStatusValid {
+					valid++
+				}
+			}
+		}
+	}
+	slices.Sort(cpus)
+	return verifyResult{n: len(cpus), valid: valid, median: cpus[len(cpus)/2], mean: mean(cpus)}
+}
+
+type verifyResult struct {
+	n, valid     int
+	median, mean time.Duration
+	err          error
+}
+
+func mean(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t / time.Duration(len(ds))
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type results struct {
+	o         options
+	modes     []*modeResult
+	verify    verifyResult
+	fdLimit   uint64
+	load      string
+	loadAfter string
+}
+
+func (r *results) mode(name string) *modeResult {
+	for _, m := range r.modes {
+		if m.mode == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func (m *modeResult) startRate() float64 {
+	if m == nil || m.startDur == 0 {
+		return 0
+	}
+	return float64(m.starts) / m.startDur.Seconds()
+}
+
+func (m *modeResult) cpuPerContact() time.Duration {
+	if m == nil || m.contacts == 0 {
+		return 0
+	}
+	return m.contactServerCPU / time.Duration(m.contacts)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// markdown is the report: docs/benchmarks.md.
+func (r *results) markdown() string {
+	var b strings.Builder
+	emb, ext := r.mode("embedded"), r.mode("external")
+	p := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
+	p("# Benchmarks\n\n")
+	p("Written by `cmd/veilig-bench`; do not edit by hand. Reproduce with\n\n```sh\n%s\n```\n\n", r.o.command)
+	if r.o.short {
+		p("**This is a short run (CI mode): the numbers are too small to mean anything.**\n\n")
+	}
+	p("Measured %s on %d CPU cores (%s/%s, %s); load average before %s, after %s; open files limit %d.\n",
+		r.o.startedAt.Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), r.load, r.loadAfter, r.fdLimit)
+	p("Everything runs on this one machine at once: PostgreSQL 15 (its own cluster, fsync on), three `veilig serve`\n")
+	p("replicas, irmago's requestor server as its own process, and the clients (real irmago wallets, telephony\n")
+	p("requests, agent streams). The figures are therefore for comparing side by side, as ratios, not capacity.\n\n")
+
+	p("## Results\n\n| measurement | embedded Yivi server | external Yivi server | target | |\n|---|---|---|---|---|\n")
+	if emb != nil || ext != nil {
+		p("| session starts per second (%d clients, %s) | %.0f | %.0f | ≥ 1,000 (embedded) | %s |\n",
+			r.o.workers, r.o.startFor, emb.startRate(), ext.startRate(), verdict(emb.startRate() >= 1000))
+		ratio := 0.0
+		if ext.startRate() > 0 {
+			ratio = emb.startRate() / ext.startRate()
+		}
+		p("| embedded ÷ external session starts | %.2f× | | ≥ 2× | %s |\n", ratio, verdict(ratio >= 2))
+		for _, m := range []*modeResult{emb, ext} {
+			if m == nil {
+				continue
+			}
+			_ = m
+		}
+		p("| telephony match p50 at %d req/s (open loop) | %s | %s | | |\n", r.o.rate, ms(percentile(emb.matchLatOrNil(), .5)), ms(percentile(ext.matchLatOrNil(), .5)))
+		p("| telephony match p99 at %d req/s | %s | %s | < 10 ms | %s |\n", r.o.rate, ms(percentile(emb.matchLatOrNil(), .99)), ms(percentile(ext.matchLatOrNil(), .99)),
+			verdict(percentile(ext.matchLatOrNil(), .99) < 10*time.Millisecond && percentile(emb.matchLatOrNil(), .99) < 10*time.Millisecond))
+		p("| telephony request → event on another replica's agent stream, p50 | %s | %s | | |\n", ms(percentile(emb.eventLatOrNil(), .5)), ms(percentile(ext.eventLatOrNil(), .5)))
+		p("| telephony request → event on another replica's agent stream, p99 | %s | %s | < 100 ms | %s |\n", ms(percentile(emb.eventLatOrNil(), .99)), ms(percentile(ext.eventLatOrNil(), .99)),
+			verdict(percentile(emb.eventLatOrNil(), .99) < 100*time.Millisecond && percentile(ext.eventLatOrNil(), .99) < 100*time.Millisecond))
+		p("| server CPU per complete verified contact (replicas + Yivi server) | %s | %s | | |\n", ms(emb.cpuPerContact()), ms(ext.cpuPerContact()))
+		if r.verify.n > 0 {
+			p("| irmago `Disclosure.Verify` CPU of the same disclosures (the floor), median | %s | | | |\n", ms(r.verify.median))
+			re, rx := float64(emb.cpuPerContact())/float64(r.verify.median), float64(ext.cpuPerContact())/float64(r.verify.median)
+			p("| CPU per contact ÷ verification | %.2f× | %.2f× | ≤ 1.3× | %s |\n", re, rx, verdict(re <= 1.3))
+		}
+		if ext != nil && ext.streams > 0 {
+			p("| memory per idle status stream, %d streams on one replica: RSS | | %.1f KB | < 30 KB | %s |\n", ext.streams, float64(ext.streamRSS)/float64(ext.streams)/1024, verdict(float64(ext.streamRSS)/float64(ext.streams) < 30*1024))
+			p("| … Go heap + stacks in use | | %.1f KB | | |\n", float64(ext.streamHeap)/float64(ext.streams)/1024)
+		}
+		p("| PostgreSQL CPU per complete contact | %s | %s | | |\n", ms(pgPer(emb)), ms(pgPer(ext)))
+	}
+	p("\nErrors: ")
+	for _, m := range r.modes {
+		p("%s: %d failed session starts, %d failed or unmatched calls, %d matched events not seen, %d failed contacts. ",
+			m.mode, m.startErrors, m.matchErrors, m.eventsMissing, m.contactErrors)
+	}
+	if r.verify.n > 0 {
+		p("Verification: %d of %d re-verifications VALID.", r.verify.valid, r.verify.n)
+	} else if r.verify.err != nil {
+		p("Verification failed: %v.", r.verify.err)
+	}
+	p("\n\n")
+	b.WriteString(method)
+	return b.String()
+}
+
+func pgPer(m *modeResult) time.Duration {
+	if m == nil || m.contacts == 0 {
+		return 0
+	}
+	return m.contactPGCPU / time.Duration(m.contacts)
+}
+
+func (m *modeResult) matchLatOrNil() []time.Duration {
+	if m == nil {
+		return nil
+	}
+	return m.matchLat
+}
+
+func (m *modeResult) eventLatOrNil() []time.Duration {
+	if m == nil {
+		return nil
+	}
+	return m.eventLat
+}
+
+const method = `## How each figure is measured
+
+- **Session starts per second**: closed loop, the given number of clients each POSTing
+  ` + "`/api/v1/sessions`" + ` (purpose demo) round robin to the three replicas' public listeners, after a
+  one-second warm-up. Each start writes the session and its event (PostgreSQL, NOTIFY to every replica),
+  starts the Yivi session (embedded: in memory; external: POST to the requestor server) and stores its
+  token.
+- **Telephony match**: sessions are first disclosed by real wallets; then signed telephony requests with
+  their codes go to replica 1's internal listener at a fixed rate, open loop (each request leaves at its
+  scheduled time whatever earlier ones do, and its latency counts from that time, so a stall is not hidden).
+- **Cross-replica event latency**: an agent stream (SSE) is open on replica 2 while the calls go to
+  replica 1; the time from a call's scheduled send to its ` + "`matched`" + ` event arriving on that stream.
+- **CPU per verified contact**: the user+system CPU of the replicas (and, in external mode, of the Yivi
+  server process) over a run of complete contacts: session start, the wallet's disclosure (the Yivi
+  protocol, proof verification, the status follow), the telephony match, the agent opening the contact
+  (attributes decrypted, audit entry) and ending it. PostgreSQL's CPU is shown apart. The wallets run in
+  the benchmark process and are not counted.
+- **The floor**: some of those disclosures pass through a capturing proxy that keeps the request the app
+  received (nonce, context) and the proofs it posted; the benchmark then runs irmago's
+  ` + "`irma.Disclosure.Verify`" + ` on them again, on one locked OS thread, and reports the median thread CPU.
+- **Memory per idle stream**: sessions are started, then one status stream (SSE) per session is opened on
+  replica 3 and left idle; the replica's RSS (from /proc) and Go heap + stack in use (its Prometheus
+  metrics) before and after, divided by the number of streams. The benchmark raises its open files limit
+  to the hard limit, and the replicas inherit it; each stream takes one descriptor in the replica.
+`

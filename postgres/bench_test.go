@@ -1,0 +1,82 @@
+package postgres_test
+
+import (
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/internal/testpg"
+	"github.com/veiligcontact/veilig/postgres"
+)
+
+func openB(b *testing.B) *postgres.Store {
+	st, err := postgres.Open(b.Context(), testpg.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// The store's hot paths under the benchmarks' load: a session start, a
+// telephony match, and a replica's follow round.
+
+func BenchmarkCreateSession(b *testing.B) {
+	st := openB(b)
+	now := time.Now().UTC()
+	b.ReportAllocs()
+	for b.Loop() {
+		s := &veilig.Session{ID: rand.Text(), PurposeID: "p1", Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
+		if _, err := st.CreateSession(b.Context(), s, randomBytes(32), randomBytes(32), now.Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMatchCode(b *testing.B) {
+	st := openB(b)
+	now := time.Now().UTC()
+	codes := make([][]byte, b.N)
+	for i := range codes {
+		codes[i] = randomBytes(32)
+		s := &veilig.Session{ID: rand.Text(), PurposeID: "p1", Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
+		if _, err := st.CreateSession(b.Context(), s, codes[i], randomBytes(32), now.Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		d := veilig.Sealed{KeyID: "k", Data: []byte("x")}
+		if _, _, err := st.Transition(b.Context(), veilig.Transition{SessionID: s.ID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateDisclosed, Event: "disclosed", At: now, SealedDisclosure: &d}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, _, err := st.MatchCode(b.Context(), codes[i], veilig.Call{Provider: "api", CallID: rand.Text()}, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFollowRound(b *testing.B) {
+	st := openB(b)
+	now := time.Now().UTC()
+	for range 500 { // unfinished disclosures followed by this replica
+		s := &veilig.Session{ID: rand.Text(), PurposeID: "p1", Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
+		if _, err := st.CreateSession(b.Context(), s, randomBytes(32), randomBytes(32), now.Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.FollowDisclosure(b.Context(), s.ID, "me", now.Add(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.RenewFollows(b.Context(), "me", time.Now().Add(time.Minute)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.ClaimOrphans(b.Context(), "me", time.Now(), time.Now().Add(-time.Minute), time.Now().Add(time.Minute), 200); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
