@@ -18,6 +18,22 @@ const (
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return r == RoleAgent || r == RoleSupervisor || r == RoleAdmin }
 
+// AtLeast reports whether r may do what min may: roles are cumulative, a
+// supervisor is also an agent and an admin also a supervisor.
+func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() && r.Valid() }
+
+func (r Role) rank() int {
+	switch r {
+	case RoleAgent:
+		return 1
+	case RoleSupervisor:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
 // Agent is an account of a person who takes contacts. Accounts are made with
 // `veilig user add` (and later by admins); PasswordHash is an argon2id PHC
 // string and is never sent anywhere.

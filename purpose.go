@@ -104,6 +104,9 @@ func (p *Purpose) Validate() []string {
 	return problems
 }
 
+// ValidPurposeID reports whether id can name a purpose.
+func ValidPurposeID(id string) bool { return purposeIDPattern.MatchString(id) }
+
 // Label returns the purpose's name in lang, falling back to Dutch.
 func (p *Purpose) Label(lang string) string {
 	if l, ok := p.Labels[lang]; ok && l != "" {

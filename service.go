@@ -52,6 +52,14 @@ type ServiceConfig struct {
 	Clock          Clock
 	Logger         *slog.Logger
 	Observer       Observer
+	// ReplicaID names this process among the replicas sharing the store,
+	// in the follows of unfinished disclosures; "" draws a random one.
+	// It must differ between processes, and should between restarts.
+	ReplicaID string
+	// FollowLease is how long a replica's follow of a disclosure lasts
+	// without renewal, so about how long a lost replica's disclosures wait
+	// for another replica to take them over. Default 15 s.
+	FollowLease time.Duration
 }
 
 // Service is the core of Veilig Contact: it starts sessions, judges
@@ -73,6 +81,15 @@ type Service struct {
 	now            Clock
 	log            *slog.Logger
 	obs            Observer
+
+	// Following disclosures across replicas: set only when the store
+	// records follows and the Yivi server lets another process follow a
+	// session (an external Yivi server).
+	replicaID   string
+	follows     DisclosureFollows
+	follower    DisclosureFollower
+	followLease time.Duration
+	following   following
 }
 
 // NewService checks cfg and returns a Service.
@@ -113,6 +130,19 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	if s.auditRetention <= 0 {
 		s.auditRetention = 366 * 24 * time.Hour
+	}
+	s.replicaID = cfg.ReplicaID
+	if s.replicaID == "" {
+		s.replicaID = newID()
+	}
+	s.followLease = cfg.FollowLease
+	if s.followLease <= 0 {
+		s.followLease = 15 * time.Second
+	}
+	follows, ok1 := cfg.Store.(DisclosureFollows)
+	follower, ok2 := cfg.Yivi.(DisclosureFollower)
+	if ok1 && ok2 {
+		s.follows, s.follower = follows, follower
 	}
 	return s, nil
 }
@@ -202,17 +232,23 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 	started, err := s.yivi.StartDisclosure(ctx, DisclosureRequest{
 		Disclose:        p.Disclose,
 		ClientReturnURL: DialURI(p.PhoneNumber, code),
-	}, DisclosureWatcher{
-		Connected: func() { s.disclosureConnected(id) },
-		Finished:  func(o DisclosureOutcome) { s.disclosureFinished(id, o) },
-	})
+	}, s.watcher(id))
 	if err != nil {
+		s.following.remove(id)
 		s.log.Error("start yivi session", "session", id, "purpose", p.ID, "err", err)
 		s.endSession(context.WithoutCancel(ctx), id, []SessionState{StateCreated}, StateFailed, "the Yivi server could not start a session", nil)
 		return nil, Errorf(EUNAVAILABLE, "the Yivi server is not available; try again later")
 	}
 	if err := s.setYiviToken(ctx, id, started.Token); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)
+	}
+	if s.follows != nil {
+		// Until this is recorded the session counts as followed for a
+		// grace period (see FollowDisclosures), so failing here only
+		// means another replica takes it over later.
+		if err := s.follows.FollowDisclosure(ctx, id, s.replicaID, now.Add(s.followLease)); err != nil {
+			s.log.Warn("record disclosure follow", "session", id, "err", err)
+		}
 	}
 	if s.obs.SessionStarted != nil {
 		s.obs.SessionStarted(p.ID)
@@ -263,56 +299,108 @@ func (s *Service) disclosureConnected(id string) {
 	}
 }
 
+// disclosureFinished stores what the Yivi server reported. The outcome is
+// told once, so a database that is down for a moment (a failover, a
+// restart) must not lose it: store errors are retried for a while.
 func (s *Service) disclosureFinished(id string, o DisclosureOutcome) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	retryStore(storeRetryLimit, func(ctx context.Context) error { return s.finishDisclosure(ctx, id, o) }, func(err error) {
+		s.log.Warn("store disclosure outcome; retrying", "session", id, "err", err)
+	}, func(err error) {
+		s.log.Error("store disclosure outcome; gave up (the session will expire)", "session", id, "err", err)
+	})
+}
+
+// storeRetryLimit bounds how long a disclosure outcome is retried against a
+// failing database: longer than a PostgreSQL restart or failover, shorter
+// than the Yivi server keeps results (5 minutes), so a replica that takes
+// over can still fetch it.
+const storeRetryLimit = 2 * time.Minute
+
+// retryStore runs fn until it returns nil or an application error (which
+// is final), retrying other errors with backoff for at most limit.
+func retryStore(limit time.Duration, fn func(context.Context) error, retrying, giveUp func(error)) {
+	deadline := time.Now().Add(limit)
+	delay := 100 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := fn(ctx)
+		cancel()
+		var ve *Error
+		if err == nil || errors.As(err, &ve) {
+			return
+		}
+		if time.Now().Add(delay).After(deadline) {
+			giveUp(err)
+			return
+		}
+		retrying(err)
+		time.Sleep(delay)
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// finishDisclosure judges and stores o. It returns only errors worth
+// retrying (the database failed); it handles everything else itself.
+func (s *Service) finishDisclosure(ctx context.Context, id string, o DisclosureOutcome) error {
 	cur, err := s.store.Session(ctx, id)
-	if err != nil {
-		s.log.Error("disclosure finished for unknown session", "session", id, "err", err)
-		return
+	if ErrorCode(err) == ENOTFOUND {
+		s.log.Error("disclosure finished for unknown session", "session", id)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if cur.State != StateCreated && cur.State != StateDisclosing {
+		return nil // told twice (two replicas followed it), or cancelled or expired meanwhile
 	}
 	p, err := s.Purpose(cur.PurposeID)
 	if err != nil {
 		s.log.Error("disclosure finished for a purpose no longer configured", "session", id, "purpose", cur.PurposeID)
-		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "purpose no longer configured", nil)
-		return
+		return s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "purpose no longer configured", nil)
 	}
 	d, state, reason := o.Judge(p)
-	if s.obs.Disclosure != nil {
-		s.obs.Disclosure(p.ID, state)
-	}
 	now := s.now()
 	if state != StateDisclosed {
+		if err := s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, state, reason, nil); err != nil {
+			return err
+		}
+		s.observeDisclosure(p.ID, state)
 		s.log.Info("disclosure refused", "session", id, "purpose", p.ID, "state", state, "reason", reason)
-		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, state, reason, nil)
-		return
+		return nil
 	}
 	if !now.Before(cur.ExpiresAt) {
-		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateExpired, "disclosed after the session expired", nil)
-		return
+		return s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateExpired, "disclosed after the session expired", nil)
 	}
 	d.At = now
 	plain, err := json.Marshal(d)
 	if err != nil {
 		s.log.Error("encode disclosure", "session", id, "err", err)
-		return
+		return nil
 	}
 	sealed, err := s.sealer.Seal(plain, []byte(id))
 	if err != nil {
 		s.log.Error("seal disclosure", "session", id, "err", err)
-		s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "could not store the disclosure", nil)
-		return
+		return s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "could not store the disclosure", nil)
 	}
 	_, _, err = s.store.Transition(ctx, Transition{
 		SessionID: id, From: []SessionState{StateCreated, StateDisclosing}, To: StateDisclosed,
 		Event: string(StateDisclosed), At: now, SealedDisclosure: &sealed,
 	})
-	if err != nil {
-		// Cancelled or expired meanwhile: the disclosure is simply not kept.
-		s.log.Warn("store disclosure", "session", id, "err", err)
-		return
+	if ErrorCode(err) == ECONFLICT {
+		// Cancelled or expired meanwhile, or stored by another replica
+		// that followed it too: this copy is not kept.
+		return nil
+	} else if err != nil {
+		return err
 	}
+	s.observeDisclosure(p.ID, state)
 	s.log.Info("disclosure verified", "session", id, "purpose", p.ID, "attributes", len(d.Attributes))
+	return nil
+}
+
+func (s *Service) observeDisclosure(purposeID string, state SessionState) {
+	if s.obs.Disclosure != nil {
+		s.obs.Disclosure(purposeID, state)
+	}
 }
 
 // endSession moves a session to a terminal state, erasing its code and
@@ -545,6 +633,37 @@ func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, er
 	return out, nil
 }
 
+// ContactByCall finds the live contact a platform's call was matched to:
+// the agent's softphone knows the call (an Amazon Connect ContactId, a
+// Twilio CallSid), the console asks for its contact. Attributes are not
+// included; OpenContact gives them.
+//
+// Error codes: EINVALID, ENOTFOUND (no live contact for this call, which
+// includes unverified callers), EFORBIDDEN (not a purpose of the agent's),
+// ECONFLICT (taken by another agent).
+func (s *Service) ContactByCall(ctx context.Context, a *Agent, provider, callID string) (*Contact, error) {
+	if !providerPattern.MatchString(provider) || !callIDPattern.MatchString(callID) {
+		return nil, Errorf(EINVALID, "provider and callId are required")
+	}
+	st, err := s.store.SessionByCall(ctx, provider, callID)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(ENOTFOUND, "no verified contact for this call")
+		}
+		return nil, fmt.Errorf("contact by call: %w", err)
+	}
+	if st.State != StateMatched && st.State != StateAnswered {
+		return nil, Errorf(ENOTFOUND, "no verified contact for this call")
+	}
+	if !a.Serves(st.PurposeID) {
+		return nil, Errorf(EFORBIDDEN, "this contact is for a purpose you do not serve")
+	}
+	if st.TakenBy != "" && st.TakenBy != a.ID {
+		return nil, Errorf(ECONFLICT, "another agent has taken this contact")
+	}
+	return s.contact(st), nil
+}
+
 func (s *Service) contact(st *StoredSession) *Contact {
 	c := &Contact{
 		ID: st.ID, PurposeID: st.PurposeID, Channel: st.Channel, State: st.State,
@@ -655,7 +774,8 @@ func (s *Service) EndContact(ctx context.Context, a *Agent, id, remoteAddr strin
 
 // RunMaintenance expires sessions whose code ran out, ends contacts never
 // reported ended, and purges what is past retention. It is safe to run on
-// every replica at once: each step is a conditional update.
+// every replica at once (each step is a conditional update), but Maintain
+// runs it on one replica at a time.
 func (s *Service) RunMaintenance(ctx context.Context) error {
 	now := s.now()
 	var errs []error

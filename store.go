@@ -130,6 +130,18 @@ type Store interface {
 	AgentSession(ctx context.Context, tokenHash []byte) (*AgentSession, error) // ENOTFOUND
 	TouchAgentSession(ctx context.Context, tokenHash []byte, at time.Time) error
 	DeleteAgentSession(ctx context.Context, tokenHash []byte) error
+	// DeleteAgentSessions signs every session of one agent out (the account
+	// was disabled or got a new password); none is no error.
+	DeleteAgentSessions(ctx context.Context, agentID string) error
+	// ActiveAgentSessions lists the agent sessions that expire after now
+	// and were last seen at or after seenSince, most recently seen first:
+	// the agents online.
+	ActiveAgentSessions(ctx context.Context, seenSince, now time.Time) ([]*AgentSession, error)
+
+	// CountMatched counts the sessions matched to a call at or after since,
+	// by purpose id (purposes without any are left out). Sessions already
+	// purged are not counted.
+	CountMatched(ctx context.Context, since time.Time) (map[string]int, error)
 
 	// AddAudit appends an entry outside a transition (sign-in).
 	AddAudit(ctx context.Context, e *AuditEntry) error

@@ -118,10 +118,31 @@ func (a *Auth) Login(ctx context.Context, username, password, remoteAddr string)
 	} else if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
+	if agent.PasswordHash == "" {
+		// An account for single sign-on only: no password opens it.
+		_, _ = argon2id.ComparePasswordAndHash(password, a.dummyHash)
+		failed()
+		return nil, wrong
+	}
 	ok, err := argon2id.ComparePasswordAndHash(password, agent.PasswordHash)
 	if err != nil || !ok || agent.Disabled {
 		failed()
 		return nil, wrong
+	}
+	in, err := a.SignIn(ctx, agent, remoteAddr, veilig.AuditAgentSignIn)
+	if err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	return in, nil
+}
+
+// SignIn starts a session for an agent whose identity was proven some other
+// way (single sign-on), recording action in the audit log.
+//
+// Error codes: EUNAUTHORIZED (disabled account).
+func (a *Auth) SignIn(ctx context.Context, agent *veilig.Agent, remoteAddr, action string) (*SignedIn, error) {
+	if agent.Disabled {
+		return nil, veilig.Errorf(veilig.EUNAUTHORIZED, "this account is disabled")
 	}
 	now := a.now()
 	token := veilig.NewToken()
@@ -130,19 +151,33 @@ func (a *Auth) Login(ctx context.Context, username, password, remoteAddr string)
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(a.max),
 	}
 	if err := a.store.CreateAgentSession(ctx, s); err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return nil, fmt.Errorf("sign in: %w", err)
 	}
-	if err := a.store.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: agent.ID, Action: veilig.AuditAgentSignIn, RemoteAddr: remoteAddr}); err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+	if err := a.store.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: agent.ID, Action: action, RemoteAddr: remoteAddr}); err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	return &SignedIn{Agent: agent, Token: token, CSRFToken: s.CSRFToken, ExpiresAt: s.ExpiresAt}, nil
 }
+
+// IdleTimeout is how long a session lives without activity.
+func (a *Auth) IdleTimeout() time.Duration { return a.idle }
 
 // Authenticate returns the agent behind a cookie token and refreshes the
 // idle timer.
 //
 // Error codes: EUNAUTHORIZED (unknown, expired or idle session, disabled agent).
 func (a *Auth) Authenticate(ctx context.Context, token string) (*veilig.Agent, *veilig.AgentSession, error) {
+	return a.authenticate(ctx, token, true)
+}
+
+// Peek is Authenticate without refreshing the idle timer: for what the
+// console does by itself (refreshing lists, keeping a stream open), which
+// must not keep an unattended console signed in.
+func (a *Auth) Peek(ctx context.Context, token string) (*veilig.Agent, *veilig.AgentSession, error) {
+	return a.authenticate(ctx, token, false)
+}
+
+func (a *Auth) authenticate(ctx context.Context, token string, touch bool) (*veilig.Agent, *veilig.AgentSession, error) {
 	denied := veilig.Errorf(veilig.EUNAUTHORIZED, "sign in first (your session is missing or has expired)")
 	if token == "" || len(token) > 256 {
 		return nil, nil, denied
@@ -160,14 +195,19 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*veilig.Agent, *
 		return nil, nil, denied
 	}
 	agent, err := a.store.Agent(ctx, s.AgentID)
-	if err != nil || agent.Disabled {
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND || (err == nil && agent.Disabled) {
 		return nil, nil, denied
+	} else if err != nil {
+		// The database is away (a restart, a failover): not a reason to
+		// sign the agent out.
+		return nil, nil, fmt.Errorf("authenticate: %w", err)
 	}
 	// Touch at most every few seconds: a busy console polls and streams.
-	if now.Sub(s.LastSeenAt) > 5*time.Second {
+	if touch && now.Sub(s.LastSeenAt) > 5*time.Second {
 		if err := a.store.TouchAgentSession(ctx, hash, now); err != nil {
 			return nil, nil, fmt.Errorf("authenticate: %w", err)
 		}
+		s.LastSeenAt = now
 	}
 	return agent, s, nil
 }

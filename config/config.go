@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,6 +98,47 @@ type Telephony struct {
 	MissWindow        time.Duration `yaml:"miss_window"`
 	MissOverall       int           `yaml:"miss_overall"`
 	MissOverallWindow time.Duration `yaml:"miss_overall_window"`
+	// Twilio turns on the Twilio webhooks on the public listener; off
+	// while auth_token is empty (docs/telephony.md).
+	Twilio Twilio `yaml:"twilio"`
+	// Asterisk turns on the FastAGI server; off while fastagi_listen is
+	// empty (docs/telephony.md).
+	Asterisk Asterisk `yaml:"asterisk"`
+}
+
+// Twilio configures the Twilio Programmable Voice webhooks.
+type Twilio struct {
+	// AuthToken is the Twilio account's auth token (32 hex digits): the
+	// key of the X-Twilio-Signature every webhook request must carry.
+	AuthToken string `yaml:"auth_token"`
+	// PublicURL is the base URL Twilio requests, exactly as configured on
+	// the number (the signature covers it); default public.url.
+	PublicURL string `yaml:"public_url"`
+	// Where callers go: a queue (<Enqueue>; through TaskRouter with
+	// workflow_sid) or a <Dial> target (+number, sip:URI or
+	// client:identity). Exactly one of enqueue and dial.
+	Enqueue           string `yaml:"enqueue"`
+	UnverifiedEnqueue string `yaml:"unverified_enqueue"` // default: enqueue
+	WorkflowSID       string `yaml:"workflow_sid"`
+	Dial              string `yaml:"dial"`
+	// Retries is how often a caller whose code matched nothing may type it
+	// again before going on unverified.
+	Retries int `yaml:"retries"`
+	// NumDigits is the <Gather numDigits>; 0: the longest code length of
+	// the purposes.
+	NumDigits     int           `yaml:"num_digits"`
+	GatherTimeout time.Duration `yaml:"gather_timeout"`
+	Language      string        `yaml:"language"` // <Say language>
+	Voice         string        `yaml:"voice"`    // <Say voice>; empty: Twilio's default
+}
+
+// Asterisk configures the FastAGI server the dialplan calls.
+type Asterisk struct {
+	// FastAGIListen is host:port of the FastAGI server; empty: off.
+	FastAGIListen string `yaml:"fastagi_listen"`
+	// FastAGIAllow are the networks Asterisk connects from (FastAGI has no
+	// authentication); default loopback only.
+	FastAGIAllow []string `yaml:"fastagi_allow"`
 }
 
 // Agents configures agent sign-in.
@@ -106,6 +148,26 @@ type Agents struct {
 	SecureCookies  bool          `yaml:"secure_cookies"`
 	LoginPerMinute int           `yaml:"login_per_minute"`
 	MaxContact     time.Duration `yaml:"max_contact"`
+	// OIDC turns on single sign-on for the agent console; off while
+	// issuer is empty. Accounts must still be made by an admin.
+	OIDC OIDC `yaml:"oidc"`
+	// URLTemplates link a verified attribute to another system, by
+	// attribute id: "https://zaken.example.nl/persoon/{value}".
+	URLTemplates map[string]string `yaml:"url_templates"`
+}
+
+// OIDC configures single sign-on with one OpenID provider (see
+// docs/agent-console.md).
+type OIDC struct {
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// RedirectURL defaults to <public.url>/api/v1/agent/oidc/callback.
+	RedirectURL string   `yaml:"redirect_url"`
+	Scopes      []string `yaml:"scopes"` // besides openid; default profile, email
+	// UsernameClaim holds the console username; default preferred_username.
+	UsernameClaim string `yaml:"username_claim"`
+	Label         string `yaml:"label"` // the provider's name on the sign-in button
 }
 
 // Retention configures the maintenance job.
@@ -146,6 +208,7 @@ func Default() Config {
 		Telephony: Telephony{
 			ReplayWindow: 5 * time.Minute, MissPerCaller: 5, MissWindow: 15 * time.Minute,
 			MissOverall: 200, MissOverallWindow: time.Minute,
+			Twilio: Twilio{Retries: 1, GatherTimeout: 5 * time.Second, Language: "nl-NL", Voice: "Polly.Lotte"},
 		},
 		Agents: Agents{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, SecureCookies: true,
 			LoginPerMinute: 10, MaxContact: 12 * time.Hour},
@@ -402,6 +465,8 @@ func (c *Config) problems() ProblemList {
 	if c.Telephony.MissOverall > 0 && c.Telephony.MissOverallWindow <= 0 {
 		add("telephony.miss_overall_window", "must be positive")
 	}
+	p = append(p, c.Telephony.Twilio.problems()...)
+	p = append(p, c.Telephony.Asterisk.problems(c)...)
 	if c.Agents.SessionIdle < time.Minute || c.Agents.SessionMax < c.Agents.SessionIdle {
 		add("agents.session_idle", "must be at least 1m and at most agents.session_max")
 	}
@@ -410,6 +475,25 @@ func (c *Config) problems() ProblemList {
 	}
 	if c.Agents.MaxContact < time.Minute {
 		add("agents.max_contact", "must be at least 1m")
+	}
+	if o := c.Agents.OIDC; o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("agents.oidc.issuer", "must be the provider's issuer URL, such as https://login.example.nl")
+		}
+		if o.ClientID == "" {
+			add("agents.oidc.client_id", "is required with agents.oidc.issuer")
+		}
+		if u, err := url.Parse(o.RedirectURL); o.RedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			add("agents.oidc.redirect_url", "must be an http(s) URL ending in /api/v1/agent/oidc/callback")
+		}
+		if o.UsernameClaim != "" && !claimPattern.MatchString(o.UsernameClaim) {
+			add("agents.oidc.username_claim", "is not a claim name")
+		}
+	} else if o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != "" {
+		add("agents.oidc.issuer", "is required with the other agents.oidc settings")
+	}
+	for _, msg := range veilig.LinkTemplates(c.Agents.URLTemplates).Validate() {
+		p = append(p, "agents.url_templates."+msg)
 	}
 	if c.Retention.Interval < time.Second {
 		add("retention.interval", "must be at least 1s")
@@ -434,8 +518,9 @@ func (c *Config) problems() ProblemList {
 	seen := map[string]bool{}
 	for i := range c.Purposes {
 		vp := c.Purposes[i].Domain()
+		// Name the purpose by its id when that is usable as a key, else by position.
 		key := fmt.Sprintf("purposes[%d]", i)
-		if c.Purposes[i].ID != "" {
+		if veilig.ValidPurposeID(c.Purposes[i].ID) {
 			key = "purposes." + c.Purposes[i].ID
 		}
 		if seen[vp.ID] {
@@ -448,6 +533,8 @@ func (c *Config) problems() ProblemList {
 	}
 	return p
 }
+
+var claimPattern = regexp.MustCompile(`^[A-Za-z0-9_:./-]{1,64}$`)
 
 // Domain returns the purpose with defaults filled in.
 func (p Purpose) Domain() *veilig.Purpose {

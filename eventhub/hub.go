@@ -15,6 +15,11 @@ import (
 // Buffer is how many events a subscriber may fall behind before it is dropped.
 const Buffer = 256
 
+// SessionBuffer is Buffer for a subscriber of one session (a citizen's
+// status stream): a session has only a handful of events, and there may be
+// tens of thousands of such streams open, each holding its buffer.
+const SessionBuffer = 16
+
 type subscriber struct {
 	filter veilig.EventFilter
 	ch     chan veilig.Event
@@ -31,17 +36,20 @@ var _ veilig.EventBus = (*Hub)(nil)
 // Subscribe returns a channel of the events matching f, closed when ctx ends,
 // when the subscriber falls behind, or on Reset.
 func (h *Hub) Subscribe(ctx context.Context, f veilig.EventFilter) (<-chan veilig.Event, error) {
-	s := &subscriber{filter: f, ch: make(chan veilig.Event, Buffer)}
+	n := Buffer
+	if f.SessionID != "" {
+		n = SessionBuffer
+	}
+	s := &subscriber{filter: f, ch: make(chan veilig.Event, n)}
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[*subscriber]struct{}{}
 	}
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		h.drop(s)
-	}()
+	// AfterFunc rather than a goroutine waiting on ctx: idle streams are
+	// many, and each goroutine would hold a stack.
+	context.AfterFunc(ctx, func() { h.drop(s) })
 	return s.ch, nil
 }
 

@@ -43,18 +43,53 @@ func (s *server) sameOrigin(r *http.Request) bool {
 	return err == nil && origin == u.Scheme+"://"+u.Host
 }
 
+// BackgroundHeader marks a GET the console makes by itself (refreshing a
+// list after an event, polling the supervisor view): it does not count as
+// the agent being active, so an unattended console still times out.
+const BackgroundHeader = "X-Veilig-Background"
+
 // agentOnly requires a signed-in agent and, for anything but GET, the CSRF
-// token of the agent's session and a same-origin request.
+// token of the agent's session and a same-origin request. Every request but
+// a background one refreshes the session's idle timer.
 func (s *server) agentOnly(next http.HandlerFunc) http.HandlerFunc {
+	return s.agentAuth(next, false)
+}
+
+// agentQuiet is agentOnly for requests that never refresh the idle timer
+// (the event stream: an open console is not an active agent).
+func (s *server) agentQuiet(next http.HandlerFunc) http.HandlerFunc {
+	return s.agentAuth(next, true)
+}
+
+// role is agentOnly for agents with at least role min.
+func (s *server) role(min veilig.Role, next http.HandlerFunc) http.HandlerFunc {
+	return s.agentOnly(func(w http.ResponseWriter, r *http.Request) {
+		if !agentFrom(r).agent.Role.AtLeast(min) {
+			writeError(w, r, s.log, veilig.Errorf(veilig.EFORBIDDEN, "this needs the %s role", min))
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (s *server) agentAuth(next http.HandlerFunc, quiet bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(s.cookieName())
 		if err != nil {
 			writeError(w, r, s.log, veilig.Errorf(veilig.EUNAUTHORIZED, "sign in first"))
 			return
 		}
-		agent, sess, err := s.Auth.Authenticate(r.Context(), c.Value)
+		authenticate := s.Auth.Authenticate
+		if quiet || (r.Method == http.MethodGet && r.Header.Get(BackgroundHeader) == "1") {
+			authenticate = s.Auth.Peek
+		}
+		agent, sess, err := authenticate(r.Context(), c.Value)
 		if err != nil {
-			s.clearCookie(w)
+			// Only a session that is gone ends the cookie; a database
+			// that is briefly away must not sign every agent out.
+			if veilig.ErrorCode(err) == veilig.EUNAUTHORIZED {
+				s.clearCookie(w)
+			}
 			writeError(w, r, s.log, err)
 			return
 		}
@@ -82,6 +117,20 @@ type meResponse struct {
 	Agent     *veilig.Agent `json:"agent"`
 	CSRFToken string        `json:"csrfToken"`
 	ExpiresAt time.Time     `json:"expiresAt"`
+	// IdleExpiresAt is when the session ends unless the agent does
+	// something; Now is the server's time, so the console can count down
+	// whatever its own clock says.
+	IdleExpiresAt time.Time `json:"idleExpiresAt"`
+	IdleTimeout   int       `json:"idleTimeoutSeconds"`
+	Now           time.Time `json:"now"`
+}
+
+func (s *server) me(a *veilig.Agent, csrf string, expires, lastSeen time.Time) meResponse {
+	idle := s.Auth.IdleTimeout()
+	return meResponse{
+		Agent: a, CSRFToken: csrf, ExpiresAt: expires,
+		IdleExpiresAt: lastSeen.Add(idle), IdleTimeout: int(idle / time.Second), Now: s.Clock(),
+	}
 }
 
 func (s *server) agentLogin(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +158,7 @@ func (s *server) agentLogin(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteStrictMode,
 	})
 	s.log.Info("agent signed in", "agent", in.Agent.ID)
-	writeJSON(w, http.StatusOK, meResponse{Agent: in.Agent, CSRFToken: in.CSRFToken, ExpiresAt: in.ExpiresAt})
+	writeJSON(w, http.StatusOK, s.me(in.Agent, in.CSRFToken, in.ExpiresAt, s.Clock()))
 }
 
 func (s *server) agentLogout(w http.ResponseWriter, r *http.Request) {
@@ -118,13 +167,16 @@ func (s *server) agentLogout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if err := s.Store.AddAudit(r.Context(), &veilig.AuditEntry{At: s.Clock(), AgentID: a.agent.ID, Action: veilig.AuditAgentSignOut, RemoteAddr: clientAddr(r, s.TrustedProxies)}); err != nil {
+		s.log.Error("audit sign-out", "agent", a.agent.ID, "err", err)
+	}
 	s.clearCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) agentMe(w http.ResponseWriter, r *http.Request) {
 	a := agentFrom(r)
-	writeJSON(w, http.StatusOK, meResponse{Agent: a.agent, CSRFToken: a.session.CSRFToken, ExpiresAt: a.session.ExpiresAt})
+	writeJSON(w, http.StatusOK, s.me(a.agent, a.session.CSRFToken, a.session.ExpiresAt, a.session.LastSeenAt))
 }
 
 func (s *server) agentContacts(w http.ResponseWriter, r *http.Request) {
@@ -136,13 +188,25 @@ func (s *server) agentContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contacts": list})
 }
 
+// agentContactByCall finds the contact of the call the agent's softphone
+// shows (an Amazon Connect ContactId, a Twilio CallSid); no attributes
+// until the agent opens it.
+func (s *server) agentContactByCall(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Service.ContactByCall(r.Context(), agentFrom(r).agent, r.PathValue("provider"), r.PathValue("callId"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
 func (s *server) agentOpen(w http.ResponseWriter, r *http.Request) {
 	c, err := s.Service.OpenContact(r.Context(), agentFrom(r).agent, r.PathValue("id"), clientAddr(r, s.TrustedProxies))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, s.openedContact(c))
 }
 
 func (s *server) agentEnd(w http.ResponseWriter, r *http.Request) {
@@ -168,5 +232,9 @@ func (s *server) agentEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.stream(w, r, veilig.EventFilter{Purposes: agentFrom(r).agent.Purposes}, after, false)
+	a := agentFrom(r)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go s.endWithSession(ctx, cancel, a)
+	s.stream(w, r.WithContext(ctx), veilig.EventFilter{Purposes: a.agent.Purposes}, after, false)
 }

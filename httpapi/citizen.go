@@ -149,3 +149,68 @@ func (s *server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stream(w, r, veilig.EventFilter{SessionID: sess.ID}, after, true)
 }
+
+// purposeInfo is the answer of GET /api/v1/purposes/{id}.
+type purposeInfo struct {
+	ID     string            `json:"id"`
+	Labels map[string]string `json:"labels"`
+	// OriginAllowed says whether the asking page may start sessions for the
+	// purpose; absent when the request named no origin.
+	OriginAllowed *bool `json:"originAllowed,omitempty"`
+}
+
+// getPurpose tells a page about a purpose: its labels, and whether the
+// page's origin may use it. A browser cannot read the answer of a refused
+// CORS request, so after a failed start the widget asks here to tell "this
+// site may not use this purpose" apart from "unreachable". The answer is
+// readable from any origin: it grants nothing, and purposes and their labels
+// are on the embedding pages anyway. The origin is the request's Origin
+// header, or the origin query parameter (browsers send no Origin on a
+// same-origin GET).
+func (s *server) getPurpose(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	p, err := s.Service.Purpose(r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	info := purposeInfo{ID: p.ID, Labels: p.Labels}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = r.URL.Query().Get("origin")
+	}
+	if origin != "" {
+		allowed := p.AllowsOrigin(origin)
+		info.OriginAllowed = &allowed
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, info)
+}
+
+// yiviCORS lets pages embedding the widget follow a Yivi session on the
+// embedded Yivi server (yivi-client polls <u>/frontend/status with an
+// Authorization header, and cancels with DELETE <u>), from the origins the
+// purposes allow. The Yivi app is not a browser and sends no Origin.
+func (s *server) yiviCORS(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		allowed := origin != "" && s.Service.OriginAllowedAnywhere(origin)
+		w.Header().Add("Vary", "Origin")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !allowed {
+				writeError(w, r, s.log, veilig.Errorf(veilig.EFORBIDDEN, "this web page may not use this Yivi server"))
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Cache-Control, Accept")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

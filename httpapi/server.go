@@ -18,6 +18,7 @@ import (
 
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/agentauth"
+	"github.com/veiligcontact/veilig/oidc"
 )
 
 //go:embed openapi.yaml
@@ -37,6 +38,10 @@ type Config struct {
 	// Pages are extra public routes (the console, the widget, demo pages)
 	// mounted by later packages; path pattern to handler.
 	Pages map[string]http.Handler
+	// OIDC is single sign-on for the agent console; nil when off.
+	OIDC *oidc.Provider
+	// AttributeLinks turn attributes into links in the console.
+	AttributeLinks veilig.LinkTemplates
 
 	PublicURL       string // base URL of the public listener
 	TelephonySecret []byte
@@ -79,6 +84,7 @@ func (s *server) publicRoutes() []route {
 		{"GET", "/healthz", s.healthz},
 		{"GET", "/readyz", s.readyz},
 		{"GET", "/api/v1/openapi.yaml", s.openapi},
+		{"GET", "/api/v1/purposes/{id}", s.getPurpose},
 		{"POST", "/api/v1/sessions", s.startSession},
 		{"OPTIONS", "/api/v1/sessions", s.preflight},
 		{"GET", "/api/v1/sessions/{id}", s.getSession},
@@ -90,9 +96,21 @@ func (s *server) publicRoutes() []route {
 		{"POST", "/api/v1/agent/logout", s.agentOnly(s.agentLogout)},
 		{"GET", "/api/v1/agent/me", s.agentOnly(s.agentMe)},
 		{"GET", "/api/v1/agent/contacts", s.agentOnly(s.agentContacts)},
+		{"GET", "/api/v1/agent/contacts/by-call/{provider}/{callId}", s.agentOnly(s.agentContactByCall)},
 		{"POST", "/api/v1/agent/contacts/{id}/open", s.agentOnly(s.agentOpen)},
 		{"POST", "/api/v1/agent/contacts/{id}/end", s.agentOnly(s.agentEnd)},
-		{"GET", "/api/v1/agent/events", s.agentOnly(s.agentEvents)},
+		{"GET", "/api/v1/agent/events", s.agentQuiet(s.agentEvents)},
+		{"GET", "/api/v1/agent/purposes", s.agentOnly(s.agentPurposes)},
+		{"GET", "/api/v1/agent/sign-in-methods", s.signInMethods},
+		{"GET", "/api/v1/agent/oidc/login", s.oidcLogin},
+		{"GET", "/api/v1/agent/oidc/callback", s.oidcCallback},
+		{"GET", "/api/v1/supervisor/overview", s.role(veilig.RoleSupervisor, s.supervisorOverview)},
+		{"GET", "/api/v1/admin/agents", s.role(veilig.RoleAdmin, s.adminAgents)},
+		{"POST", "/api/v1/admin/agents", s.role(veilig.RoleAdmin, s.adminCreateAgent)},
+		{"PATCH", "/api/v1/admin/agents/{id}", s.role(veilig.RoleAdmin, s.adminUpdateAgent)},
+		{"POST", "/api/v1/admin/agents/{id}/password", s.role(veilig.RoleAdmin, s.adminSetPassword)},
+		{"GET", "/api/v1/admin/audit", s.role(veilig.RoleAdmin, s.adminAudit)},
+		{"GET", "/api/v1/admin/audit/export", s.role(veilig.RoleAdmin, s.adminAuditExport)},
 	}
 }
 
@@ -126,7 +144,7 @@ func NewPublic(cfg Config) http.Handler {
 		mux.Handle(r.method+" "+r.path, s.Metrics.instrument(r.path, r.h))
 	}
 	if s.Yivi != nil {
-		mux.Handle("/irma/", s.Metrics.instrument("/irma/", http.StripPrefix("/irma", s.Yivi)))
+		mux.Handle("/irma/", s.Metrics.instrument("/irma/", s.yiviCORS(http.StripPrefix("/irma", s.Yivi))))
 	}
 	for pattern, h := range s.Pages {
 		mux.Handle(pattern, h)

@@ -25,9 +25,9 @@ func insertAudit(ctx context.Context, q querier, e *veilig.AuditEntry) error {
 		return err
 	}
 	e.At = norm(e.At)
-	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr).Scan(&e.ID)
+	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr, e.Subject, e.Detail).Scan(&e.ID)
 }
 
 // AddAudit appends an entry that belongs to no transition and sets its ID.
@@ -38,12 +38,14 @@ func (s *Store) AddAudit(ctx context.Context, e *veilig.AuditEntry) error {
 // Audit lists the entries matching f, newest first. Since is inclusive,
 // Until exclusive.
 func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.AuditEntry, error) {
-	var agent, session, since, until, limit any
-	if f.AgentID != "" {
-		agent = f.AgentID
-	}
-	if f.SessionID != "" {
-		session = f.SessionID
+	var agent, session, action, purpose, subject, since, until, limit any
+	for _, c := range []struct {
+		dst *any
+		v   string
+	}{{&agent, f.AgentID}, {&session, f.SessionID}, {&action, f.Action}, {&purpose, f.PurposeID}, {&subject, f.Subject}} {
+		if c.v != "" {
+			*c.dst = c.v
+		}
 	}
 	if !f.Since.IsZero() {
 		since = f.Since
@@ -54,21 +56,24 @@ func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.Audi
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr
+	rows, err := s.pool.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail
 		FROM audit_log
 		WHERE ($1::text IS NULL OR agent_id = $1)
 		AND ($2::text IS NULL OR session_id = $2)
 		AND ($3::timestamptz IS NULL OR at >= $3)
 		AND ($4::timestamptz IS NULL OR at < $4)
+		AND ($6::text IS NULL OR action = $6)
+		AND ($7::text IS NULL OR purpose_id = $7)
+		AND ($8::text IS NULL OR subject = $8)
 		ORDER BY at DESC, id DESC
-		LIMIT $5`, agent, session, since, until, limit)
+		LIMIT $5`, agent, session, since, until, limit, action, purpose, subject)
 	if err != nil {
 		return nil, wrap("audit", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*veilig.AuditEntry, error) {
 		var e veilig.AuditEntry
 		var attrs string
-		if err := row.Scan(&e.ID, &e.At, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr); err != nil {
+		if err := row.Scan(&e.ID, &e.At, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr, &e.Subject, &e.Detail); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {

@@ -5,9 +5,16 @@ cd "$(dirname "$0")/.."
 t="${1:-10s}"
 for target in \
   "./telephony FuzzVerify" \
+  "./telephony/twilio FuzzSignature" \
+  "./telephony/asterisk FuzzSession" \
+  "./telephony/asterisk FuzzParseReply" \
   "./httpapi FuzzDecodeIncomingCall" \
   "./httpapi FuzzLastEventID" \
-  ". FuzzCodeWellFormed"; do
+  "./httpapi FuzzAuditFilter" \
+  "./oidc FuzzFlowCookie" \
+  ". FuzzCodeWellFormed" \
+  "./demo FuzzParseSessionPointer" \
+  "./demo FuzzParseDial"; do
   set -- $target
   echo "== $2 ($1, $t)"
   go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$t"

@@ -1,14 +1,37 @@
 #!/usr/bin/env bash
 # Makes sure what the tests need is on this machine: Go is assumed; a running
-# PostgreSQL is installed (Debian package) and started when missing. Prints
-# the PostgreSQL URL the tests should use on its last line.
+# PostgreSQL is installed (Debian package) and started when missing, and so
+# are Chromium, Node.js and the front-end projects' packages for the browser
+# tests. Prints the PostgreSQL URL the tests should use on its last line.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 url="${VEILIG_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 
 can_connect() { psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Browser tests: Debian's Chromium (driven by playwright-core, which never
+# downloads a browser), Node.js, and each front-end project's packages from
+# its lockfile.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test-deps: installing Chromium" >&2
+  as_root apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "test-deps: installing Node.js and npm" >&2
+  as_root apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+fi
+for lock in web/*/package-lock.json; do
+  dir=$(dirname "$lock")
+  if [ ! -d "$dir/node_modules" ] && grep -q '"node_modules/' "$lock"; then
+    echo "test-deps: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund >&2)
+  fi
+done
 
 if ! command -v psql >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
   echo "test-deps: installing PostgreSQL" >&2

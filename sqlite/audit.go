@@ -19,9 +19,9 @@ func insertAudit(ctx context.Context, tx *sql.Tx, e *veilig.AuditEntry) error {
 		return err
 	}
 	e.At = norm(e.At)
-	return tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		millis(e.At), e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr).Scan(&e.ID)
+	return tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		millis(e.At), e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr, e.Subject, e.Detail).Scan(&e.ID)
 }
 
 // AddAudit appends an entry that belongs to no transition and sets its ID.
@@ -34,15 +34,16 @@ func (s *Store) AddAudit(ctx context.Context, e *veilig.AuditEntry) error {
 // Audit lists the entries matching f, newest first. Since is inclusive,
 // Until exclusive.
 func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.AuditEntry, error) {
-	q := `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr FROM audit_log WHERE 1 = 1`
+	q := `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail FROM audit_log WHERE 1 = 1`
 	var args []any
-	if f.AgentID != "" {
-		q += ` AND agent_id = ?`
-		args = append(args, f.AgentID)
-	}
-	if f.SessionID != "" {
-		q += ` AND session_id = ?`
-		args = append(args, f.SessionID)
+	for _, c := range []struct{ column, value string }{
+		{"agent_id", f.AgentID}, {"session_id", f.SessionID}, {"action", f.Action},
+		{"purpose_id", f.PurposeID}, {"subject", f.Subject},
+	} {
+		if c.value != "" {
+			q += ` AND ` + c.column + ` = ?`
+			args = append(args, c.value)
+		}
 	}
 	if !f.Since.IsZero() {
 		q += ` AND at >= ?`
@@ -67,7 +68,7 @@ func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.Audi
 		var e veilig.AuditEntry
 		var at int64
 		var attrs string
-		if err := rows.Scan(&e.ID, &at, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr, &e.Subject, &e.Detail); err != nil {
 			return nil, wrap("audit", err)
 		}
 		if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {

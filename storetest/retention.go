@@ -12,7 +12,8 @@ func sameAudit(t *testing.T, got, want *veilig.AuditEntry) {
 	t.Helper()
 	if got.ID != want.ID || got.AgentID != want.AgentID || got.Action != want.Action ||
 		got.SessionID != want.SessionID || got.PurposeID != want.PurposeID ||
-		!slices.Equal(got.Attributes, want.Attributes) || got.RemoteAddr != want.RemoteAddr {
+		!slices.Equal(got.Attributes, want.Attributes) || got.RemoteAddr != want.RemoteAddr ||
+		got.Subject != want.Subject || got.Detail != want.Detail {
 		t.Errorf("audit entry = %+v, want %+v", got, want)
 	}
 	sameTime(t, "audit At", got.At, want.At)

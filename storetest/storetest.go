@@ -66,11 +66,19 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"Agents", testAgents},
 		{"AgentSessions", testAgentSessions},
 		{"Audit", testAudit},
+		{"AuditSubjectAndFilters", testAuditSubjectAndFilters},
+		{"ActiveAgentSessions", testActiveAgentSessions},
+		{"DeleteAgentSessions", testDeleteAgentSessions},
+		{"CountMatched", testCountMatched},
 		{"RememberSignature", testRememberSignature},
 		{"Misses", testMisses},
 		{"Subscribe", testSubscribe},
 		{"SubscribeSessionFilter", testSubscribeSessionFilter},
 		{"Ping", testPing},
+		{"Locker", testLocker},
+		{"LockerExclusive", testLockerExclusive},
+		{"DisclosureFollows", testDisclosureFollows},
+		{"ClaimOrphansRace", testClaimOrphansRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/agentauth"
 	"github.com/veiligcontact/veilig/config"
+	"github.com/veiligcontact/veilig/demo"
 	"github.com/veiligcontact/veilig/httpapi"
 	"github.com/veiligcontact/veilig/keyring"
 	"github.com/veiligcontact/veilig/postgres"
@@ -63,15 +64,18 @@ type app struct {
 	public, internal     *http.Server
 	wg                   sync.WaitGroup
 	stopJobs             context.CancelFunc
+	tel                  telephonyAdapters // Twilio webhooks, FastAGI server (telephony.go)
+	demo                 *demo.Demo        // demo pages, wallet and phone; nil unless demo mode (demo.go)
 }
 
 // newApp opens everything and listens, but serves nothing yet.
 // clock is time.Now except in tests, which move time forward.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock veilig.Clock) (a *app, err error) {
 	a = &app{cfg: cfg, log: log}
+	opened := a // `return nil, err` sets a to nil before this runs
 	defer func() {
 		if err != nil {
-			a.close()
+			opened.close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -195,9 +199,15 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 	}
 	if a.embedded != nil {
 		hcfg.Yivi = a.embedded.Handler()
-		if cfg.Demo {
-			hcfg.Pages = map[string]http.Handler{"POST /demo/issue": demoIssueHandler(a)}
-		}
+	}
+	if err := a.setupDemo(&hcfg, purposes); err != nil {
+		return nil, err
+	}
+	if err := a.setupTelephony(&hcfg, purposes); err != nil {
+		return nil, err
+	}
+	if err := a.setupConsole(&hcfg); err != nil {
+		return nil, err
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	a.public = &http.Server{
@@ -249,19 +259,11 @@ func (a *app) start() {
 	a.stopJobs = cancel
 	go func() {
 		defer a.wg.Done()
-		t := time.NewTicker(a.cfg.Retention.Interval)
-		defer t.Stop()
-		for {
-			if err := a.service.RunMaintenance(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("maintenance", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		// Maintenance runs on one replica at a time; disclosures a lost
+		// replica was following are taken over by the others.
+		a.service.Maintain(ctx, veilig.MaintainConfig{Interval: a.cfg.Retention.Interval})
 	}()
+	a.startTelephony()
 }
 
 // shutdown stops accepting requests, lets running ones finish (streams are
@@ -270,6 +272,7 @@ func (a *app) shutdown(ctx context.Context) {
 	if a.stopJobs != nil {
 		a.stopJobs()
 	}
+	a.stopTelephony(ctx)
 	var wg sync.WaitGroup
 	for _, srv := range []*http.Server{a.public, a.internal} {
 		if srv == nil {
@@ -289,6 +292,9 @@ func (a *app) shutdown(ctx context.Context) {
 }
 
 func (a *app) close() {
+	if a.demo != nil {
+		_ = a.demo.Close() // its wallet talks to the embedded server: close it first
+	}
 	if a.embedded != nil {
 		a.embedded.Stop()
 	}
@@ -298,6 +304,7 @@ func (a *app) close() {
 	if a.store != nil {
 		_ = a.store.Close()
 	}
+	a.closeTelephony()
 	for _, ln := range []net.Listener{a.publicLn, a.internalLn} {
 		if ln != nil {
 			_ = ln.Close()

@@ -61,8 +61,10 @@ func printURLs(w io.Writer, a *app) {
 	fmt.Fprintf(w, "Veilig Contact %s is running.\n\n", version)
 	fmt.Fprintf(w, "  public listener    %s\n", a.publicURL)
 	fmt.Fprintf(w, "    citizen API      %s/api/v1/sessions\n", a.publicURL)
+	fmt.Fprintf(w, "    agent console    %s/agent/\n", a.publicURL)
 	fmt.Fprintf(w, "    agent API        %s/api/v1/agent/login\n", a.publicURL)
 	fmt.Fprintf(w, "    API description  %s/api/v1/openapi.yaml\n", a.publicURL)
+	fmt.Fprintf(w, "    citizen widget   %s%sveilig-contact.js\n", a.publicURL, widgetPath)
 	if a.embedded != nil {
 		fmt.Fprintf(w, "    Yivi server      %s/irma\n", a.publicURL)
 	}
@@ -76,6 +78,9 @@ func printURLs(w io.Writer, a *app) {
 	}
 	if a.cfg.Demo {
 		fmt.Fprintf(w, "\nDemo mode is on (purpose %q, demo Yivi scheme).\n", demoPurposeID)
+		fmt.Fprintf(w, "  demo site          %s/demo   (start here)\n", a.publicURL)
+		fmt.Fprintf(w, "  demo wallet        %s/demo/wallet\n", a.publicURL)
+		fmt.Fprintf(w, "  demo phone         %s/demo/phone\n", a.publicURL)
 		fmt.Fprintf(w, "  demo agent         username %q, password in %s\n", demoAgentUsername, demoAgentPasswordFile(a.cfg))
 	}
 	fmt.Fprintln(w)

@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "veilig.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestNoConfigurationRunsOnDefaults(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != "sqlite:veilig-data/veilig.db" || !c.Demo || c.Yivi.Mode != "embedded" || c.Public.Listen != "127.0.0.1:8080" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// Every problem is reported at once, each with its key.
+func TestEveryProblemReportedByKey(t *testing.T) {
+	p := write(t, `
+demo: false
+database: {url: "mysql://x"}
+yivi: {mode: external}
+telephony: {replay_window: 1s, secret: "c2hvcnQ="}
+log: {format: xml}
+purposes:
+  - id: Tax!
+    labels: {nl: Belasting}
+    disclose: [[["pbdf.gemeente.bsn"]], [[]]]
+    phone_number: "020-1234567"
+    code_length: 4
+    allowed_origins: ["www.example.nl"]
+  - id: tax2
+    labels: {nl: a, en: b}
+    disclose: [[["a.b.c.d"]]]
+    phone_number: "+31201234567"
+    channel: fax
+`)
+	_, err := Load(p, nil)
+	var problems ProblemList
+	if !errors.As(err, &problems) {
+		t.Fatalf("want a ProblemList, got %v", err)
+	}
+	want := []string{
+		"database.url", "yivi.url", "yivi.token", "telephony.secret", "telephony.replay_window", "log.format",
+		"purposes[0].id", "purposes[0].labels.en", "purposes[0].disclose", "purposes[0].phone_number",
+		"purposes[0].code_length", "purposes[0].allowed_origins", "purposes.tax2.channel",
+	}
+	for _, key := range want {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, key+": ") }) {
+			t.Errorf("no problem reported for %s in:\n%v", key, problems)
+		}
+	}
+	for _, p := range problems {
+		if strings.Contains(p, "c2hvcnQ=") {
+			t.Errorf("a secret is echoed: %s", p)
+		}
+	}
+}
+
+func TestUnknownKeysAndVariablesAreErrors(t *testing.T) {
+	if _, err := Load(write(t, "databse: {url: sqlite:x.db}\n"), nil); err == nil || !strings.Contains(err.Error(), "databse") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := Load("", []string{"VEILIG_DATABSE_URL=x"}); err == nil || !strings.Contains(err.Error(), "VEILIG_DATABSE_URL: no such setting") {
+		t.Fatalf("unknown variable: %v", err)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	p := write(t, "public: {listen: 127.0.0.1:9000}\ntelephony: {miss_per_caller: 3}\n")
+	c, err := Load(p, []string{
+		"VEILIG_PUBLIC_LISTEN=127.0.0.1:9100",
+		"VEILIG_TELEPHONY_MISS_WINDOW=30m",
+		"VEILIG_PUBLIC_TRUSTED_PROXIES=10.0.0.0/8, 192.168.0.0/16",
+		"VEILIG_AGENTS_SECURE_COOKIES=false",
+		"PATH=/usr/bin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Public.Listen != "127.0.0.1:9100" || c.Telephony.MissPerCaller != 3 || c.Telephony.MissWindow != 30*time.Minute ||
+		len(c.Public.TrustedProxies) != 2 || c.Agents.SecureCookies {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+	_, err = Load("", []string{"VEILIG_TELEPHONY_MISS_WINDOW=soon", "VEILIG_DEMO=perhaps"})
+	if err == nil || !strings.Contains(err.Error(), "telephony.miss_window (from VEILIG_TELEPHONY_MISS_WINDOW)") || !strings.Contains(err.Error(), "demo (from VEILIG_DEMO)") {
+		t.Fatalf("bad values: %v", err)
+	}
+}
+
+func TestPostgresNeedsSharedSecrets(t *testing.T) {
+	_, err := Load("", []string{"VEILIG_DATABASE_URL=postgres://db/veilig"})
+	for _, key := range []string{"secrets.secret_key", "secrets.encryption_keys", "telephony.secret"} {
+		if err == nil || !strings.Contains(err.Error(), key+": ") {
+			t.Errorf("postgres without %s accepted: %v", key, err)
+		}
+	}
+}
+
+func TestPurposeDefaults(t *testing.T) {
+	p := Purpose{ID: "x", Labels: map[string]string{"nl": "a", "en": "b"}, Disclose: [][][]string{{{"a.b.c.d"}}}, PhoneNumber: "+31201234567"}.Domain()
+	if p.CodeLength != 8 || p.SessionTTL != 15*time.Minute || p.Channel != "phone" || p.MinAssurance != "substantial" || len(p.Validate()) != 0 {
+		t.Fatalf("defaults: %+v %v", p, p.Validate())
+	}
+}
