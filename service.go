@@ -214,34 +214,47 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		ExpiresAt: now.Add(p.SessionTTL),
 	}
 	statusToken := newToken()
-	var code string
+	// The Yivi session starts first and the session row is written once,
+	// with its token, in one transaction: a start costs one commit. The
+	// code is in the Yivi request (clientReturnUrl), so if the database
+	// finds it held by a live session (rare: 10^(n-1) codes), that Yivi
+	// session is cancelled and everything is drawn anew under a new id, so
+	// the abandoned attempt's callbacks cannot touch the new session.
+	var (
+		code    string
+		started *StartedDisclosure
+	)
 	for attempt := 0; ; attempt++ {
 		if code, err = NewCode(p.CodeLength); err != nil {
 			return nil, fmt.Errorf("start session: %w", err)
 		}
+		gate := newStartGate()
+		started, err = s.yivi.StartDisclosure(ctx, DisclosureRequest{
+			Disclose:        p.Disclose,
+			ClientReturnURL: DialURI(p.PhoneNumber, code),
+		}, gate.watcher(s.watcher(sess.ID)))
+		if err != nil {
+			gate.open(false)
+			s.following.remove(sess.ID)
+			s.log.Error("start yivi session", "session", sess.ID, "purpose", p.ID, "err", err)
+			return nil, Errorf(EUNAVAILABLE, "the Yivi server is not available; try again later")
+		}
+		sess.YiviToken = started.Token
 		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, code), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))
-		if ErrorCode(err) == ECONFLICT && attempt < 8 {
-			continue // the code is held by a live session: draw another
-		} else if err != nil {
+		gate.open(err == nil)
+		if err == nil {
+			break
+		}
+		s.following.remove(sess.ID)
+		if cerr := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), started.Token); cerr != nil && ErrorCode(cerr) != ENOTFOUND {
+			s.log.Warn("cancel abandoned yivi session", "session", sess.ID, "err", cerr)
+		}
+		if ErrorCode(err) != ECONFLICT || attempt >= 8 {
 			return nil, fmt.Errorf("start session: %w", err)
 		}
-		break
+		sess.ID = newID() // the code is held by a live session: draw another
 	}
-
 	id := sess.ID
-	started, err := s.yivi.StartDisclosure(ctx, DisclosureRequest{
-		Disclose:        p.Disclose,
-		ClientReturnURL: DialURI(p.PhoneNumber, code),
-	}, s.watcher(id))
-	if err != nil {
-		s.following.remove(id)
-		s.log.Error("start yivi session", "session", id, "purpose", p.ID, "err", err)
-		s.endSession(context.WithoutCancel(ctx), id, []SessionState{StateCreated}, StateFailed, "the Yivi server could not start a session", nil)
-		return nil, Errorf(EUNAVAILABLE, "the Yivi server is not available; try again later")
-	}
-	if err := s.setYiviToken(ctx, id, started.Token); err != nil {
-		return nil, fmt.Errorf("start session: %w", err)
-	}
 	if s.follows != nil {
 		// Until this is recorded the session counts as followed for a
 		// grace period (see FollowDisclosures), so failing here only
@@ -263,28 +276,6 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		Code:            code,
 		ExpiresAt:       sess.ExpiresAt,
 	}, nil
-}
-
-// setYiviToken stores the requestor token without changing the state, which
-// the Yivi server may already have moved on (the app can be that fast).
-func (s *Service) setYiviToken(ctx context.Context, id, token string) error {
-	for range 5 {
-		cur, err := s.store.Session(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cur.State.Terminal() {
-			return nil // nothing left to cancel
-		}
-		_, _, err = s.store.Transition(ctx, Transition{
-			SessionID: id, From: []SessionState{cur.State}, To: cur.State,
-			At: s.now(), YiviToken: &token,
-		})
-		if ErrorCode(err) != ECONFLICT {
-			return err
-		}
-	}
-	return Errorf(ECONFLICT, "session changed too often")
 }
 
 func (s *Service) disclosureConnected(id string) {
@@ -510,17 +501,24 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 		s.observeCall("rate_limited")
 		return CallMatch{}, err
 	}
-	if prev, err := s.store.SessionByCall(ctx, c.Provider, c.CallID); err == nil {
-		if prev.State == StateMatched || prev.State == StateAnswered {
-			s.observeCall("matched")
-			return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
-		}
-	} else if ErrorCode(err) != ENOTFOUND {
+	// The caller number is personal data, sealed before it is stored. It is
+	// bound to the call (provider and call id), which is stored in the same
+	// row, so the match and the number are one transaction.
+	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), callerAAD(c.Provider, c.CallID))
+	if err != nil {
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
-
-	sess, _, err := s.store.MatchCode(ctx, CodeHash(s.codeKey, c.Code), Call{Provider: c.Provider, CallID: c.CallID}, now)
-	if ErrorCode(err) == ENOMATCH {
+	sess, _, err := s.store.MatchCode(ctx, CodeHash(s.codeKey, c.Code), Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}, now)
+	if code := ErrorCode(err); code == ENOMATCH || code == ECONFLICT {
+		// A platform retrying the report of a call that already matched
+		// (its code is used up, or this call id is taken) gets the same
+		// match again; anything else is a miss.
+		if prev, perr := s.store.SessionByCall(ctx, c.Provider, c.CallID); perr == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
+			s.observeCall("matched")
+			return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
+		} else if perr != nil && ErrorCode(perr) != ENOTFOUND {
+			return CallMatch{}, fmt.Errorf("report call: %w", perr)
+		}
 		if err := s.store.RecordMiss(ctx, callerKey, now); err != nil {
 			return CallMatch{}, fmt.Errorf("report call: %w", err)
 		}
@@ -530,20 +528,14 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	} else if err != nil {
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
-	// The caller number is personal data: sealed, bound to the session.
-	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), []byte(sess.ID))
-	if err == nil {
-		call := Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}
-		_, _, err = s.store.Transition(ctx, Transition{
-			SessionID: sess.ID, From: []SessionState{StateMatched, StateAnswered}, To: sess.State, At: now, Call: &call,
-		})
-	}
-	if err != nil {
-		s.log.Error("store caller number", "session", sess.ID, "err", err)
-	}
 	s.observeCall("matched")
 	s.log.Info("call matched", "session", sess.ID, "purpose", sess.PurposeID, "provider", c.Provider)
 	return CallMatch{Matched: true, ContactRef: sess.ID, PurposeID: sess.PurposeID}, nil
+}
+
+// callerAAD binds a sealed caller number to the call it came with.
+func callerAAD(provider, callID string) []byte {
+	return []byte("caller\x00" + provider + "\x00" + callID)
 }
 
 func (s *Service) observeCall(result string) {
@@ -674,7 +666,7 @@ func (s *Service) contact(st *StoredSession) *Contact {
 		c.PurposeLabel = p.Label("nl")
 	}
 	if !st.SealedCaller.IsZero() {
-		if n, err := s.sealer.Open(st.SealedCaller, []byte(st.ID)); err == nil {
+		if n, err := s.sealer.Open(st.SealedCaller, callerAAD(st.Provider, st.CallID)); err == nil {
 			c.CallerNumber = string(n)
 		} else {
 			s.log.Error("open caller number", "session", st.ID, "err", err)
@@ -805,69 +797,90 @@ func (s *Service) RunMaintenance(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Watch streams the events matching f with Seq > after: first those stored,
-// then live ones, without gaps or repeats. When the bus drops the
-// subscription (slow consumer, lost database connection) it resubscribes and
-// catches up from the store. The channel closes when ctx ends.
-func (s *Service) Watch(ctx context.Context, f EventFilter, after int64) <-chan Event {
-	out := make(chan Event, 16)
-	go func() {
-		defer close(out)
-		last := after
-		send := func(e Event) bool {
-			if e.Seq <= last {
-				return true
-			}
-			select {
-			case out <- e:
-				last = e.Seq
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		backoff := 100 * time.Millisecond
-		for ctx.Err() == nil {
-			// Subscribe before reading the store, so nothing committed in
-			// between is missed; duplicates are dropped by Seq.
-			live, err := s.bus.Subscribe(ctx, f)
-			if err != nil {
-				s.log.Warn("subscribe to events", "err", err)
-				if !sleepCtx(ctx, backoff) {
-					return
-				}
-				backoff = min(backoff*2, 5*time.Second)
-				continue
-			}
-			if !s.catchUp(ctx, f, &last, send) {
-				return
-			}
-			backoff = 100 * time.Millisecond
-			for e := range live {
-				if !send(e) {
-					return
-				}
-			}
-		}
-	}()
-	return out
+// EventStream reads the events matching a filter with Seq above a point:
+// first those stored, then live ones from the bus, without gaps or repeats.
+// When the bus drops the subscription (slow consumer, lost database
+// connection) it subscribes again and catches up from the store. It runs in
+// the caller's goroutine: a stream costs no goroutine of its own, which
+// matters with ten thousand idle citizens waiting for their call.
+type EventStream struct {
+	s       *Service
+	f       EventFilter
+	last    int64
+	live    <-chan Event
+	pending []Event
+	backoff time.Duration
 }
 
-func (s *Service) catchUp(ctx context.Context, f EventFilter, last *int64, send func(Event) bool) bool {
+// Stream opens a stream of the events matching f with Seq > after.
+func (s *Service) Stream(f EventFilter, after int64) *EventStream {
+	return &EventStream{s: s, f: f, last: after}
+}
+
+// Next returns the next event. It returns ticked=true when tick fires first
+// (for keep-alives; tick may be nil) and ctx's error when ctx ends.
+func (es *EventStream) Next(ctx context.Context, tick <-chan time.Time) (e Event, ticked bool, err error) {
 	for {
-		evs, err := s.store.EventsSince(ctx, f, *last, 500)
-		if err != nil {
-			s.log.Warn("read events", "err", err)
-			return sleepCtx(ctx, time.Second)
-		}
-		for _, e := range evs {
-			if !send(e) {
-				return false
+		for len(es.pending) > 0 {
+			e, es.pending = es.pending[0], es.pending[1:]
+			if e.Seq > es.last {
+				es.last = e.Seq
+				return e, false, nil
 			}
 		}
-		if len(evs) < 500 {
-			return true
+		if err := ctx.Err(); err != nil {
+			return Event{}, false, err
 		}
+		if es.live == nil {
+			// Subscribe before reading the store, so nothing committed in
+			// between is missed; duplicates are dropped by Seq.
+			live, err := es.s.bus.Subscribe(ctx, es.f)
+			if err != nil {
+				es.s.log.Warn("subscribe to events", "err", err)
+				es.backoff = min(max(es.backoff*2, 100*time.Millisecond), 5*time.Second)
+				if !sleepCtx(ctx, es.backoff) {
+					return Event{}, false, ctx.Err()
+				}
+				continue
+			}
+			es.live, es.backoff = live, 0
+			if err := es.catchUp(ctx); err != nil {
+				return Event{}, false, err
+			}
+			continue
+		}
+		select {
+		case e, ok := <-es.live:
+			if !ok {
+				es.live = nil // dropped: subscribe again and catch up
+				continue
+			}
+			es.pending = append(es.pending[:0], e)
+		case <-tick:
+			return Event{}, true, nil
+		case <-ctx.Done():
+			return Event{}, false, ctx.Err()
+		}
+	}
+}
+
+// catchUp loads what the store holds after the last event returned.
+func (es *EventStream) catchUp(ctx context.Context) error {
+	after := es.last
+	for {
+		evs, err := es.s.store.EventsSince(ctx, es.f, after, 500)
+		if err != nil {
+			es.s.log.Warn("read events", "err", err)
+			if !sleepCtx(ctx, time.Second) {
+				return ctx.Err()
+			}
+			continue
+		}
+		es.pending = append(es.pending, evs...)
+		if len(evs) < 500 {
+			return nil
+		}
+		after = evs[len(evs)-1].Seq
 	}
 }
 
@@ -906,4 +919,35 @@ func NewToken() string { return newToken() }
 func TokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
+}
+
+// startGate holds a disclosure's callbacks until its session row is written
+// (an app fast enough to connect before that would otherwise find no
+// session), and drops them if the start was abandoned.
+type startGate struct {
+	ready chan struct{}
+	ok    bool
+}
+
+func newStartGate() *startGate { return &startGate{ready: make(chan struct{})} }
+
+// open lets held and later callbacks through if ok, or drops them.
+func (g *startGate) open(ok bool) {
+	g.ok = ok
+	close(g.ready)
+}
+
+func (g *startGate) watcher(w DisclosureWatcher) DisclosureWatcher {
+	return DisclosureWatcher{
+		Connected: func() {
+			if <-g.ready; g.ok {
+				w.Connected()
+			}
+		},
+		Finished: func(o DisclosureOutcome) {
+			if <-g.ready; g.ok {
+				w.Finished(o)
+			}
+		},
+	}
 }

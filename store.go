@@ -29,7 +29,7 @@ type Sealer interface {
 type StoredSession struct {
 	Session
 	SealedDisclosure Sealed // JSON of Disclosure, aad = session id
-	SealedCaller     Sealed // caller number, aad = session id
+	SealedCaller     Sealed // caller number, aad = "caller\x00" provider "\x00" call id
 }
 
 // Transition changes one session atomically: it checks the session is in one

@@ -60,32 +60,32 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request, f veilig.EventFi
 	s.Metrics.streams.Inc()
 	defer s.Metrics.streams.Dec()
 
-	events := s.Service.Watch(r.Context(), f, after)
+	events := s.Service.Stream(f, after)
 	ping := time.NewTicker(KeepAlive)
 	defer ping.Stop()
 	for {
-		select {
-		case e, ok := <-events:
-			if !ok {
-				return
-			}
-			v := eventView{Seq: e.Seq, Type: e.Type, Reason: e.Reason, At: e.At}
-			if !endAtTerminal {
-				v.Contact, v.Purpose = e.SessionID, e.PurposeID
-			}
-			data, _ := json.Marshal(v)
-			fmt.Fprintf(w, "id: %d\ndata: %s\n\n", e.Seq, data)
-			if err := rc.Flush(); err != nil {
-				return
-			}
-			if endAtTerminal && veilig.SessionState(e.Type).Terminal() {
-				return
-			}
-		case <-ping.C:
+		e, ticked, err := events.Next(r.Context(), ping.C)
+		if err != nil {
+			return
+		}
+		if ticked {
 			fmt.Fprint(w, ": keep-alive\n\n")
 			if err := rc.Flush(); err != nil {
 				return
 			}
+			continue
+		}
+		v := eventView{Seq: e.Seq, Type: e.Type, Reason: e.Reason, At: e.At}
+		if !endAtTerminal {
+			v.Contact, v.Purpose = e.SessionID, e.PurposeID
+		}
+		data, _ := json.Marshal(v)
+		fmt.Fprintf(w, "id: %d\ndata: %s\n\n", e.Seq, data)
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		if endAtTerminal && veilig.SessionState(e.Type).Terminal() {
+			return
 		}
 	}
 }
