@@ -2,6 +2,7 @@ package veilig
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -51,6 +52,53 @@ type Transition struct {
 	DestroyPersonal  bool    // attributes, caller number and Yivi token are erased
 	RetainUntil      time.Time
 	Audit            *AuditEntry // written in the same transaction, if set
+}
+
+// Check reports ECONFLICT unless a session in state cur may take t. Both
+// stores call it inside the transaction, on the row they locked.
+func (t Transition) Check(cur SessionState) error {
+	if !slices.Contains(t.From, cur) {
+		return Errorf(ECONFLICT, "the session is %s", cur)
+	}
+	if t.To != cur && !cur.CanBecome(t.To) {
+		return Errorf(ECONFLICT, "a %s session cannot become %s", cur, t.To)
+	}
+	return nil
+}
+
+// Apply returns cur as t changes it at at; the stores write the result.
+func (t Transition) Apply(cur *StoredSession, at time.Time) *StoredSession {
+	n := *cur
+	n.State = t.To
+	// A transition that only adds an event (queued) or erases data keeps
+	// the reason the session ended with.
+	if t.Reason != "" || t.To != cur.State {
+		n.Reason = t.Reason
+	}
+	if t.YiviToken != nil {
+		n.YiviToken = *t.YiviToken
+	}
+	if t.SealedDisclosure != nil {
+		n.SealedDisclosure, n.DisclosedAt = *t.SealedDisclosure, at
+	}
+	if t.Call != nil {
+		n.Provider, n.CallID, n.SealedCaller, n.MatchedAt = t.Call.Provider, t.Call.CallID, t.Call.SealedCaller, at
+	}
+	if t.TakenBy != nil {
+		n.TakenBy = *t.TakenBy
+	}
+	if t.To != cur.State {
+		if t.To == StateAnswered {
+			n.AnsweredAt = at
+		}
+		if t.To.Terminal() {
+			n.EndedAt = at
+		}
+	}
+	if t.DestroyPersonal {
+		n.SealedDisclosure, n.SealedCaller, n.YiviToken = Sealed{}, Sealed{}, ""
+	}
+	return &n
 }
 
 // Call is what a matched call adds to a session.

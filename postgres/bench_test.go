@@ -80,3 +80,21 @@ func BenchmarkFollowRound(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCreateSessionParallel starts sessions from many goroutines at
+// once, as replicas under load do: it shows what commits allow together.
+func BenchmarkCreateSessionParallel(b *testing.B) {
+	st := openB(b)
+	now := time.Now().UTC()
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			s := &veilig.Session{ID: rand.Text(), PurposeID: "p1", Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
+			if _, err := st.CreateSession(b.Context(), s, randomBytes(32), randomBytes(32), now.Add(time.Hour)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -148,53 +147,6 @@ func (s *Store) Sessions(ctx context.Context, f veilig.SessionFilter) ([]*veilig
 	return out, nil
 }
 
-// checkTransition reports ECONFLICT unless a session in state cur may take
-// t. Kept equal to package sqlite's; storetest holds both to it.
-func checkTransition(cur veilig.SessionState, t veilig.Transition) error {
-	if !slices.Contains(t.From, cur) {
-		return veilig.Errorf(veilig.ECONFLICT, "the session is %s", cur)
-	}
-	if t.To != cur && !cur.CanBecome(t.To) {
-		return veilig.Errorf(veilig.ECONFLICT, "a %s session cannot become %s", cur, t.To)
-	}
-	return nil
-}
-
-// apply returns cur changed by t at at. Kept equal to package sqlite's.
-func apply(cur *veilig.StoredSession, t veilig.Transition, at time.Time) *veilig.StoredSession {
-	n := *cur
-	n.State = t.To
-	// A transition that only adds an event (queued) or erases data keeps
-	// the reason the session ended with.
-	if t.Reason != "" || t.To != cur.State {
-		n.Reason = t.Reason
-	}
-	if t.YiviToken != nil {
-		n.YiviToken = *t.YiviToken
-	}
-	if t.SealedDisclosure != nil {
-		n.SealedDisclosure, n.DisclosedAt = *t.SealedDisclosure, at
-	}
-	if t.Call != nil {
-		n.Provider, n.CallID, n.SealedCaller, n.MatchedAt = t.Call.Provider, t.Call.CallID, t.Call.SealedCaller, at
-	}
-	if t.TakenBy != nil {
-		n.TakenBy = *t.TakenBy
-	}
-	if t.To != cur.State {
-		if t.To == veilig.StateAnswered {
-			n.AnsweredAt = at
-		}
-		if t.To.Terminal() {
-			n.EndedAt = at
-		}
-	}
-	if t.DestroyPersonal {
-		n.SealedDisclosure, n.SealedCaller, n.YiviToken = veilig.Sealed{}, veilig.Sealed{}, ""
-	}
-	return &n
-}
-
 // Transition applies t in one transaction.
 func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.StoredSession, veilig.Event, error) {
 	if !t.To.Valid() {
@@ -209,10 +161,10 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 		if err != nil {
 			return notFound(err, "session")
 		}
-		if err := checkTransition(cur.State, t); err != nil {
+		if err := t.Check(cur.State); err != nil {
 			return err
 		}
-		n := apply(cur, t, at)
+		n := t.Apply(cur, at)
 		out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET
 			state = $1, reason = $2, yivi_token = $3,
 			code_hash = CASE WHEN $4 THEN NULL ELSE code_hash END,
