@@ -55,6 +55,9 @@ type Listener struct {
 	TLSKey  string `yaml:"tls_key"`
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// PProf serves Go's profiler at /debug/pprof/ (internal listener only),
+	// to find what bounds throughput on a live system.
+	PProf bool `yaml:"pprof"`
 }
 
 // Database selects the store: "sqlite:<path>" or a postgres:// URL.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"runtime/debug"
 	"time"
@@ -52,6 +53,7 @@ type Config struct {
 	Registry        *prometheus.Registry
 	Metrics         *Metrics
 	Clock           veilig.Clock
+	PProf           bool // serve /debug/pprof/ on the internal listener
 }
 
 type server struct {
@@ -167,6 +169,11 @@ func NewInternal(cfg Config) http.Handler {
 	}
 	if s.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	if s.PProf {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "no such endpoint"))

@@ -196,6 +196,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 		PublicURL: a.publicURL, TelephonySecret: a.secrets.telephonySecret,
 		ReplayWindow: cfg.Telephony.ReplayWindow, SecureCookies: secureCookies,
 		TrustedProxies: trusted, Logger: log, Registry: reg, Metrics: metrics, Clock: clock,
+		PProf: cfg.Internal.PProf,
 	}
 	if a.embedded != nil {
 		hcfg.Yivi = a.embedded.Handler()
