@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/agentauth"
+	"github.com/veiligcontact/veilig/sqlite"
+)
+
+// withStdin runs fn with s as standard input.
+func withStdin(t *testing.T, s string, fn func()) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { io.WriteString(w, s); w.Close() }()
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old; r.Close() }()
+	fn()
+}
+
+// TestUserAddAndMigrate runs the admin commands as an operator would.
+func TestUserAddAndMigrate(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("VEILIG_DATA_DIR", dir)
+	if err := run([]string{"migrate"}); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	withStdin(t, "a long enough password\n", func() {
+		if err := run([]string{"user", "add", "-username", "alice", "-role", "supervisor", "-purposes", "demo,tax", "-password-stdin"}); err != nil {
+			t.Fatalf("user add: %v", err)
+		}
+	})
+	withStdin(t, "another password here\n", func() {
+		if err := run([]string{"user", "add", "-username", "alice", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "taken") {
+			t.Fatalf("duplicate user: %v", err)
+		}
+	})
+	withStdin(t, "short\n", func() {
+		if err := run([]string{"user", "add", "-username", "bob", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "at least 12") {
+			t.Fatalf("short password: %v", err)
+		}
+	})
+	if err := run([]string{"user", "add", "-username", "x y", "-password-stdin"}); err == nil {
+		t.Fatal("bad username accepted")
+	}
+	if err := run([]string{"user", "add", "-username", "carol", "-role", "boss"}); err == nil {
+		t.Fatal("bad role accepted")
+	}
+
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "veilig.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := st.AgentByUsername(context.Background(), "alice")
+	if err != nil || a.Role != veilig.RoleSupervisor || strings.Join(a.Purposes, ",") != "demo,tax" {
+		t.Fatalf("alice: %+v %v", a, err)
+	}
+	auth, _ := agentauth.New(st, 30*time.Minute, 8*time.Hour, 5, nil)
+	if _, err := auth.Login(context.Background(), "alice", "a long enough password", "127.0.0.1"); err != nil {
+		t.Fatalf("alice cannot sign in with the password given on stdin: %v", err)
+	}
+	if _, err := st.AgentByUsername(context.Background(), "bob"); veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		t.Fatalf("a refused user was stored: %v", err)
+	}
+}
+
+// TestConfigurationProblemsStopServe: serve refuses a bad configuration
+// with every problem, and starts nothing.
+func TestConfigurationProblemsStopServe(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte("database: {url: mysql://x}\nlog: {level: loud}\n"), 0o600)
+	err := run([]string{"serve", "-config", p})
+	if err == nil || !strings.Contains(err.Error(), "database.url") || !strings.Contains(err.Error(), "log.level") {
+		t.Fatalf("serve with a bad configuration: %v", err)
+	}
+}
+
+// TestHealthAndMetrics: the internal listener answers health, readiness and
+// Prometheus metrics that count what happened, without personal data.
+func TestHealthAndMetrics(t *testing.T) {
+	ta := startApp(t, "sqlite:"+t.TempDir()+"/veilig.db", nil)
+	if m, err := ta.call("12345674", "+31611112222", "h1"); err != nil || m.Matched {
+		t.Fatalf("call: %+v %v", m, err)
+	}
+	for path, want := range map[string]string{
+		"/healthz": `"ok"`, "/readyz": `"ready"`,
+		"/metrics": `veilig_calls_total{result="no_match"} 1`,
+	} {
+		resp, err := http.Get(ta.internalURL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("%s: %d, want %q in:\n%.400s", path, resp.StatusCode, want, body)
+		}
+		if path == "/metrics" && strings.Contains(string(body), "31611112222") {
+			t.Fatal("metrics contain a caller number")
+		}
+	}
+	// The public listener serves health too, but never metrics.
+	if st := ta.do("GET", "/healthz", nil, nil, nil); st != 200 {
+		t.Fatalf("public /healthz: %d", st)
+	}
+	if st := ta.do("GET", "/metrics", nil, nil, nil); st == 200 {
+		t.Fatal("metrics on the public listener")
+	}
+}
