@@ -116,13 +116,8 @@ func (s *server) audit(ctx context.Context, r *http.Request, e *veilig.AuditEntr
 }
 
 func (s *server) adminCreateAgent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	var in accountInput
-	if err := decodeJSON(r, body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -135,6 +130,7 @@ func (s *server) adminCreateAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Password != "" {
+		var err error
 		if a.PasswordHash, err = agentauth.HashPassword(in.Password); err != nil {
 			writeError(w, r, s.log, err)
 			return
@@ -153,13 +149,8 @@ func (s *server) adminCreateAgent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) adminUpdateAgent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	var in accountPatch
-	if err := decodeJSON(r, body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -214,13 +205,8 @@ func (s *server) adminUpdateAgent(w http.ResponseWriter, r *http.Request) {
 // adminSetPassword sets a new password and signs the account out
 // everywhere, so whoever knew the old one is out too.
 func (s *server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	var in passwordInput
-	if err := decodeJSON(r, body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

@@ -138,13 +138,8 @@ func (s *server) agentLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.EFORBIDDEN, "sign in from the console's own origin"))
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	var req loginRequest
-	if err := decodeJSON(r, body, &req); err != nil {
+	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

@@ -75,13 +75,8 @@ func (s *server) preflight(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) startSession(w http.ResponseWriter, r *http.Request) {
 	s.cors(w, r)
-	body, err := readBody(w, r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	var req startSessionRequest
-	if err := decodeJSON(r, body, &req); err != nil {
+	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

@@ -76,6 +76,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// readJSON reads a bounded request body and decodes it as decodeJSON does.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(r, body, v)
+}
+
 // decodeJSON decodes exactly one JSON object from body into v, refusing
 // unknown fields, so a typo in a field name is an error and not a silent
 // default.
