@@ -68,8 +68,14 @@ func printURLs(w io.Writer, a *app) {
 	if a.embedded != nil {
 		fmt.Fprintf(w, "    Yivi server      %s/irma\n", a.publicURL)
 	}
+	if a.cfg.Telephony.Twilio.AuthToken != "" {
+		fmt.Fprintf(w, "    Twilio webhook   %s/twilio/voice\n", a.publicURL)
+	}
 	fmt.Fprintf(w, "  internal listener  %s\n", a.internalURL())
 	fmt.Fprintf(w, "    telephony API    %s/telephony/v1/calls\n", a.internalURL())
+	if a.tel.agiLn != nil {
+		fmt.Fprintf(w, "    Asterisk FastAGI agi://%s/verify\n", a.tel.agiLn.Addr())
+	}
 	fmt.Fprintf(w, "    metrics          %s/metrics\n", a.internalURL())
 	fmt.Fprintf(w, "    health           %s/healthz  %s/readyz\n", a.internalURL(), a.internalURL())
 	fmt.Fprintf(w, "  database           %s\n", redactURL(a.cfg.Database.URL))
