@@ -48,6 +48,9 @@ type options struct {
 	streams   int
 	wallets   int
 	command   string
+	only      string
+	modes     string
+	latOut    string
 	startedAt time.Time
 }
 
@@ -73,7 +76,20 @@ func main() {
 	fs.IntVar(&o.contacts, "contacts", 200, "complete verified contacts for the CPU measurement")
 	fs.IntVar(&o.streams, "streams", 10000, "idle status streams for the memory measurement")
 	fs.IntVar(&o.wallets, "wallets", 4, "wallets disclosing in parallel")
+	fs.StringVar(&o.only, "only", "", "run only this step (match) (diagnosis)")
+	fs.StringVar(&o.modes, "modes", "embedded,external", "modes to run")
+	fs.StringVar(&o.latOut, "lat-out", "", "write per-request match latencies (CSV) to this file prefix")
 	_ = fs.Parse(os.Args[1:])
+	if o.only != "" && o.only != "match" {
+		fmt.Fprintln(os.Stderr, "veilig-bench: -only takes match (or nothing for every step)")
+		os.Exit(2)
+	}
+	for _, m := range strings.Split(o.modes, ",") {
+		if m != "embedded" && m != "external" {
+			fmt.Fprintf(os.Stderr, "veilig-bench: -modes lists embedded and/or external, not %q\n", m)
+			os.Exit(2)
+		}
+	}
 	if o.short {
 		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers = 2*time.Second, 30, time.Second, 8, 200, 8
 	}
@@ -195,7 +211,7 @@ func run(ctx context.Context, o options) (string, error) {
 	go http.Serve(e.capLn, e.capture)
 
 	res := &results{o: o, fdLimit: e.fdLimit, load: loadAverage()}
-	for _, mode := range []string{"embedded", "external"} {
+	for _, mode := range strings.Split(o.modes, ",") {
 		fmt.Fprintf(os.Stderr, "veilig-bench: %s mode\n", mode)
 		m, err := e.measure(ctx, mode)
 		if m != nil {

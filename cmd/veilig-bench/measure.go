@@ -163,6 +163,9 @@ func (e *env) measure(ctx context.Context, mode string) (*modeResult, error) {
 		}{"idle streams", s.idleStreams})
 	}
 	for _, st := range steps {
+		if e.o.only == "match" && st.name != "telephony matches" {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "veilig-bench:   %s\n", st.name)
 		if err := st.fn(ctx, m); err != nil {
 			return m, fmt.Errorf("%s: %w", st.name, err)
@@ -312,6 +315,7 @@ func (s *system) matches(ctx context.Context, m *modeResult) error {
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
 	sent := make([]time.Time, n)
 	lat := make([]time.Duration, n)
+	late := make([]time.Duration, n)
 	var bad atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -320,6 +324,7 @@ func (s *system) matches(ctx context.Context, m *modeResult) error {
 		at := start.Add(time.Duration(i) * interval)
 		time.Sleep(time.Until(at))
 		sent[i] = at
+		late[i] = time.Since(at)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -363,6 +368,19 @@ func (s *system) matches(ctx context.Context, m *modeResult) error {
 		}
 	}
 	m.eventsMissing = n - m.matchErrors - seen
+	if s.e.o.latOut != "" {
+		ev := make([]time.Duration, n)
+		for _, e := range stream.Events() {
+			if i, ok := index[e.Contact]; ok && e.Type == "matched" {
+				ev[i] = e.Received.Sub(sent[i])
+			}
+		}
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "%.3f,%.3f,%.3f,%.3f,%d\n", sent[i].Sub(start).Seconds()*1000, lat[i].Seconds()*1000, ev[i].Seconds()*1000, late[i].Seconds()*1000, sent[i].UnixMilli())
+		}
+		_ = os.WriteFile(s.e.o.latOut+"-"+s.mode+".csv", []byte(b.String()), 0o644)
+	}
 	return nil
 }
 
