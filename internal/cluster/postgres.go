@@ -15,8 +15,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// PostgresBin is where Debian puts the server programs.
-const PostgresBin = "/usr/lib/postgresql/15/bin"
+// PostgresBin is where Debian puts the server programs of the newest
+// PostgreSQL installed (/usr/lib/postgresql/<major>/bin), so the tests do not
+// depend on the release a machine happens to have.
+var PostgresBin = newestPostgresBin()
+
+func newestPostgresBin() string {
+	best, bestMajor := "/usr/lib/postgresql/15/bin", -1
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	for _, initdb := range found {
+		bin := filepath.Dir(initdb)
+		if major, err := strconv.Atoi(filepath.Base(filepath.Dir(bin))); err == nil && major > bestMajor {
+			best, bestMajor = bin, major
+		}
+	}
+	return best
+}
 
 // Postgres is a PostgreSQL server of our own.
 type Postgres struct {
