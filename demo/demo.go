@@ -18,6 +18,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"io"
@@ -61,7 +62,8 @@ type Config struct {
 	// PublicURL is the base URL of the public listener: the demo pages'
 	// origin, and the only Yivi server the demo wallet talks to.
 	PublicURL string
-	// Pages are the built demo pages (web.Dist() "demo").
+	// Pages are the demo pages; nil means the ones embedded in this
+	// package (demo/pages: plain HTML, CSS and JavaScript, no build step).
 	Pages fs.FS
 	// Issuer issues the demo credentials; nil with an external Yivi server,
 	// which leaves the demo wallet unavailable.
@@ -94,6 +96,18 @@ type Demo struct {
 	wallet *demoWallet
 }
 
+//go:embed pages
+var embeddedPages embed.FS
+
+// Pages returns the demo pages embedded in the binary.
+func Pages() fs.FS {
+	sub, err := fs.Sub(embeddedPages, "pages")
+	if err != nil {
+		panic(err) // embedded above; cannot fail
+	}
+	return sub
+}
+
 // New prepares the demo. The wallet is created on first use.
 func New(cfg Config) (*Demo, error) {
 	u, err := url.Parse(cfg.PublicURL)
@@ -101,7 +115,7 @@ func New(cfg Config) (*Demo, error) {
 		return nil, errors.New("demo: the public URL must be an absolute http(s) URL")
 	}
 	if cfg.Pages == nil {
-		return nil, errors.New("demo: no pages")
+		cfg.Pages = Pages()
 	}
 	if cfg.Telephony == nil {
 		return nil, errors.New("demo: no telephony client")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -41,7 +42,7 @@ const goodCode = "12345678"
 
 func (c *carrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if _, err := telephony.Verify(c.secret, time.Now(), time.Minute, r.Header.Get(telephony.TimestampHeader), r.Header.Get(telephony.SignatureHeader), r.Method, r.URL.Path, body); err != nil {
+	if _, err := telephony.Verify(c.secret, time.Now(), time.Minute, r.Header.Get(telephony.TimestampHeader), r.Header.Get(telephony.NonceHeader), r.Header.Get(telephony.SignatureHeader), r.Method, r.URL.Path, body); err != nil {
 		c.mu.Lock()
 		c.bad++
 		c.mu.Unlock()
@@ -463,7 +464,6 @@ func TestNewRefuses(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"no url":       {Pages: pages, Telephony: tel},
 		"relative url": {PublicURL: "/x", Pages: pages, Telephony: tel},
-		"no pages":     {PublicURL: "http://127.0.0.1:8080", Telephony: tel},
 		"no telephony": {PublicURL: "http://127.0.0.1:8080", Pages: pages},
 	} {
 		if _, err := New(cfg); err == nil {
@@ -508,4 +508,25 @@ func TestWalletTurn(t *testing.T) {
 		t.Fatal("the turn was not given back")
 	}
 	dw.unlock()
+}
+
+// TestEmbeddedPagesComplete: every asset a page links is embedded, so the
+// demo served from the binary has no broken link.
+func TestEmbeddedPagesComplete(t *testing.T) {
+	ref := regexp.MustCompile(`(?:src|href)="/demo/(assets/[^"]+)"`)
+	for _, page := range []string{"index.html", "wallet.html", "phone.html"} {
+		body, err := fs.ReadFile(Pages(), page)
+		if err != nil {
+			t.Fatalf("%s: %v", page, err)
+		}
+		links := ref.FindAllStringSubmatch(string(body), -1)
+		if len(links) == 0 {
+			t.Fatalf("%s links no asset: the check below would prove nothing", page)
+		}
+		for _, m := range links {
+			if _, err := fs.Stat(Pages(), m[1]); err != nil {
+				t.Errorf("%s links %s, which is not embedded", page, m[1])
+			}
+		}
+	}
 }

@@ -152,10 +152,6 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 	if !a.cfg.Demo {
 		return nil
 	}
-	pages, err := fs.Sub(web.Dist(), "demo")
-	if err != nil {
-		return fmt.Errorf("demo pages: %w", err)
-	}
 	// The demo phone reaches the demo purpose's number only: a demo left on
 	// next to real purposes must not become a way around the telephony
 	// platform for them.
@@ -171,7 +167,6 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 	}
 	dcfg := demo.Config{
 		PublicURL: a.publicURL,
-		Pages:     pages,
 		WalletDir: filepath.Join(a.cfg.DataDir, "demo-wallet"),
 		// The Yivi app refuses plain http and servers not in production
 		// mode unless it is in developer mode; so does the demo wallet.
