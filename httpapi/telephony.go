@@ -20,7 +20,7 @@ func (s *server) signed(next func(http.ResponseWriter, *http.Request, []byte)) h
 		}
 		now := s.Clock()
 		sig, err := telephony.Verify(s.TelephonySecret, now, s.ReplayWindow,
-			r.Header.Get(telephony.TimestampHeader), r.Header.Get(telephony.SignatureHeader), r.Method, r.URL.Path, body)
+			r.Header.Get(telephony.TimestampHeader), r.Header.Get(telephony.NonceHeader), r.Header.Get(telephony.SignatureHeader), r.Method, r.URL.Path, body)
 		if err != nil {
 			s.Metrics.signatureFail.Inc()
 			writeError(w, r, s.log, veilig.Errorf(veilig.EUNAUTHORIZED, "%s", err.Error()))

@@ -69,7 +69,9 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(TimestampHeader, fmt.Sprint(ts.Unix()))
-	req.Header.Set(SignatureHeader, Sign(c.Secret, ts, http.MethodPost, path, body))
+	nonce := NewNonce()
+	req.Header.Set(NonceHeader, nonce)
+	req.Header.Set(SignatureHeader, Sign(c.Secret, ts, nonce, http.MethodPost, path, body))
 	hc := c.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 5 * time.Second}

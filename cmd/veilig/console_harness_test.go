@@ -50,29 +50,11 @@ func startConsoleApp(t *testing.T, dbURL string, mutate func(*config.Config)) *t
 	})
 }
 
-// newDevWallet is newWallet for the plain-http app: a wallet in developer
-// mode, as the Yivi app must be to talk to a server without TLS.
+// newDevWallet is newWallet for an app on plain http, where the Yivi
+// client must be in developer mode.
 func (ta *testApp) newDevWallet() *wallet.Wallet {
 	ta.t.Helper()
-	schemes, _, err := demoscheme.Extract(filepath.Join(ta.t.TempDir(), "assets"))
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	w, err := wallet.New(filepath.Join(ta.t.TempDir(), "wallet"), schemes, wallet.WithDeveloperMode())
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	ta.t.Cleanup(func() { w.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ptr, err := ta.embedded.StartIssuance(ctx, demoCredentials())
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	if err := w.Issue(ctx, ptr); err != nil {
-		ta.t.Fatalf("issue demo credentials: %v", err)
-	}
-	return w
+	return ta.newWallet(wallet.WithDeveloperMode())
 }
 
 // addAccount makes an account with a role; the password is username + "-password-long".

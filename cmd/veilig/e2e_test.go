@@ -31,13 +31,13 @@ type startedSession struct {
 
 // newWallet makes a real irmago client and has the app issue the demo
 // credentials to it through a real issuance session.
-func (ta *testApp) newWallet() *wallet.Wallet {
+func (ta *testApp) newWallet(opts ...wallet.Option) *wallet.Wallet {
 	ta.t.Helper()
 	schemes, _, err := demoscheme.Extract(filepath.Join(ta.t.TempDir(), "assets"))
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	w, err := wallet.New(filepath.Join(ta.t.TempDir(), "wallet"), schemes)
+	w, err := wallet.New(filepath.Join(ta.t.TempDir(), "wallet"), schemes, opts...)
 	if err != nil {
 		ta.t.Fatal(err)
 	}

@@ -63,10 +63,10 @@ func FromEnv(getenv func(string) string) (*Handler, error) {
 		return nil, errors.New("connect: " + strings.Join(problems, "; "))
 	}
 	return &Handler{
-		Core: resigning{&telephony.Client{
+		Core: &telephony.Client{
 			BaseURL: base, Secret: secret,
 			HTTPClient: &http.Client{Timeout: timeout, Transport: transport},
-		}},
+		},
 		Timeout: timeout,
 	}, nil
 }
