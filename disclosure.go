@@ -3,12 +3,18 @@ package veilig
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // DisclosureRequest is what the service asks of the Yivi server for one session.
 type DisclosureRequest struct {
 	Disclose        [][][]string // the purpose's condiscon
 	ClientReturnURL string       // tel:<number>,<code>; never augmented with a token
+	// ConnectWithin is how long the Yivi app has to fetch the request: the
+	// session's own lifetime, since a disclosure after it is refused
+	// anyway. The Yivi server then lets go of an abandoned session when we
+	// do; zero leaves its default (irmago: 15 minutes).
+	ConnectWithin time.Duration
 }
 
 // StartedDisclosure is a started Yivi session. SessionPtr and FrontendRequest

@@ -232,6 +232,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		started, err = s.yivi.StartDisclosure(ctx, DisclosureRequest{
 			Disclose:        p.Disclose,
 			ClientReturnURL: DialURI(p.PhoneNumber, code),
+			ConnectWithin:   p.SessionTTL,
 		}, gate.watcher(s.watcher(sess.ID)))
 		if err != nil {
 			gate.open(false)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,8 +75,16 @@ type Embedded struct {
 	log     *slog.Logger
 
 	mu       sync.Mutex
-	sessions map[irma.RequestorToken]*watch // unfinished disclosures
+	sessions map[irma.RequestorToken]*followed // unfinished disclosures
+	byClient map[irma.ClientToken]*followed    // the same, by the app's token
 	stopped  bool
+}
+
+// followed is an unfinished disclosure: its watch and the token the app
+// knows it by.
+type followed struct {
+	*watch
+	client irma.ClientToken
 }
 
 var _ veilig.DisclosureService = (*Embedded)(nil)
@@ -121,7 +131,8 @@ func NewEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		srv:      srv,
 		schemes:  schemes,
 		log:      log,
-		sessions: map[irma.RequestorToken]*watch{},
+		sessions: map[irma.RequestorToken]*followed{},
+		byClient: map[irma.ClientToken]*followed{},
 	}, nil
 }
 
@@ -164,14 +175,77 @@ func minutes(d time.Duration) int {
 //	mux.Handle("/irma/", http.StripPrefix("/irma", e.Handler()))
 //
 // It sets no CORS headers; wrap it if the widget runs on other origins.
+//
+// The app connecting is learnt here: its first request, GET
+// /session/{clientToken}/, answered 200, is what moves irmago's session to
+// CONNECTED (or PAIRING). Watching the request costs a map lookup; the
+// alternative, a status subscription per session (irmaserver's
+// SessionStatus), deep-copies the session through JSON at every start,
+// a fifth of a start's CPU in the profile.
 func (e *Embedded) Handler() http.Handler {
-	return e.srv.HandlerFunc()
+	irmaHandler := e.srv.HandlerFunc()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, ok := sessionGetToken(r)
+		if !ok {
+			irmaHandler(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		irmaHandler(sw, r)
+		if sw.status != http.StatusOK {
+			return
+		}
+		e.mu.Lock()
+		f := e.byClient[client]
+		e.mu.Unlock()
+		if f != nil {
+			f.connect()
+		}
+	})
 }
 
+// sessionGetToken recognises the app's GET /session/{clientToken}/ (the
+// path as Handler sees it, prefix stripped) and returns the token.
+func sessionGetToken(r *http.Request) (irma.ClientToken, bool) {
+	if r.Method != http.MethodGet {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/session/")
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return irma.ClientToken(rest), true
+}
+
+// statusWriter remembers the status code a handler sent.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // StartDisclosure starts a disclosure session. The watcher hears when the
-// app connects and, exactly once, how the session ended. Both come from
-// irmago's events, without polling: its session handler and its status
-// channel (see followStatus).
+// app connects (Handler sees it fetch the request) and, exactly once, how
+// the session ended (irmago's session handler, or CancelDisclosure).
 //
 // Errors: EINVALID for a malformed request, EUNAVAILABLE after Stop; a
 // request irmago refuses (an attribute no scheme knows) is an internal
@@ -191,20 +265,29 @@ func (e *Embedded) StartDisclosure(ctx context.Context, req veilig.DisclosureReq
 		return nil, veilig.Errorf(veilig.EUNAVAILABLE, "the Yivi server is stopped")
 	}
 
-	if err := checkKnown(e.schemes, r); err != nil {
+	if err := checkKnown(e.schemes, r.Request); err != nil {
 		return nil, err
 	}
-	st := &watch{w: w}
+	// irmaserver runs the handler when the session finishes, from a status
+	// subscription it makes in a goroutine of its own. A session that
+	// ended before that goroutine subscribed would reach the handler only
+	// at its timeout; the one way that can happen before anyone outside
+	// knows the session is CancelDisclosure, which finishes the watch
+	// itself.
+	f := &followed{watch: &watch{w: w}}
 	qr, token, fr, err := e.srv.StartSession(r, func(res *server.SessionResult) {
 		e.forget(res.Token)
-		st.finish(Outcome(res, e.schemes))
+		f.finish(Outcome(res, e.schemes))
 	}, "")
 	if err != nil {
 		return nil, fmt.Errorf("yivi: start disclosure: %s", scrub(err.Error()))
 	}
 	ptr, front, err := frontendJSON(qr, fr)
+	if err == nil {
+		f.client, err = clientToken(qr)
+	}
 	if err != nil {
-		st.discard()
+		f.discard()
 		_ = e.srv.CancelSession(token)
 		return nil, err
 	}
@@ -212,71 +295,37 @@ func (e *Embedded) StartDisclosure(ctx context.Context, req veilig.DisclosureReq
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
-		st.discard()
+		f.discard()
 		return nil, veilig.Errorf(veilig.EUNAVAILABLE, "the Yivi server is stopped")
 	}
-	if !st.done() {
-		e.sessions[token] = st
+	if !f.done() {
+		e.sessions[token] = f
+		e.byClient[f.client] = f
 	}
 	e.mu.Unlock()
-
-	e.followStatus(token, st)
 	return &veilig.StartedDisclosure{Token: string(token), SessionPtr: ptr, FrontendRequest: front}, nil
 }
 
-// followStatus calls st.connect when the app connects, and finishes st when
-// the session ends. It runs before StartDisclosure returns, so before anyone
-// else can know the session: no app can have connected yet, and the status
-// need not be read once more (each read deep-copies the session in irmago's
-// store, a fifth of a start's CPU in the profile).
-//
-// The finish here backs up irmago's session handler: irmaserver subscribes
-// that handler from a goroutine of its own, and a session cancelled before
-// that goroutine runs would only reach the handler at the session's timeout,
-// a quarter of an hour later. Whichever comes first wins (st dedups); the
-// result is the same.
-func (e *Embedded) followStatus(token irma.RequestorToken, st *watch) {
-	ch, err := e.srv.SessionStatus(token)
+// clientToken is the last path segment of the session pointer's URL
+// (<URL>/session/<clientToken>), the token the app's requests carry.
+func clientToken(qr *irma.Qr) (irma.ClientToken, error) {
+	u, err := url.Parse(qr.URL)
 	if err != nil {
-		// The session is already gone (the server stopped); Stop reports
-		// the end.
-		e.log.Warn("yivi: cannot follow session status", "err", scrub(err.Error()))
-		return
+		return "", fmt.Errorf("yivi: the session pointer's URL does not parse")
 	}
-	go func() {
-		// Drain until irmago closes the channel (after a final status, or
-		// at Stop): its sender blocks on a full buffer.
-		for s := range ch {
-			switch {
-			case s == irma.ServerStatusConnected:
-				st.connect()
-			case s.Finished():
-				e.finishFromStore(token, st, s)
-			}
-		}
-	}()
-}
-
-func (e *Embedded) finishFromStore(token irma.RequestorToken, st *watch, final irma.ServerStatus) {
-	e.forget(token)
-	res, err := e.srv.GetSessionResult(token)
-	if err != nil {
-		st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "the session result is gone"})
-		return
+	dir, token := path.Split(u.Path)
+	if token == "" || path.Base(dir) != "session" {
+		return "", fmt.Errorf("yivi: the session pointer's URL has no client token")
 	}
-	if !res.Status.Finished() {
-		// The channel's own timer can fire a hair before the store
-		// considers the session timed out.
-		r := *res
-		r.Status = final
-		res = &r
-	}
-	st.finish(Outcome(res, e.schemes))
+	return irma.ClientToken(token), nil
 }
 
 func (e *Embedded) forget(token irma.RequestorToken) {
 	e.mu.Lock()
-	delete(e.sessions, token)
+	if f := e.sessions[token]; f != nil {
+		delete(e.byClient, f.client)
+		delete(e.sessions, token)
+	}
 	e.mu.Unlock()
 }
 
@@ -285,9 +334,9 @@ func (e *Embedded) forget(token irma.RequestorToken) {
 // finished session.
 func (e *Embedded) CancelDisclosure(ctx context.Context, token string) error {
 	e.mu.Lock()
-	_, ok := e.sessions[irma.RequestorToken(token)]
+	f := e.sessions[irma.RequestorToken(token)]
 	e.mu.Unlock()
-	if !ok {
+	if f == nil {
 		return veilig.Errorf(veilig.ENOTFOUND, "no unfinished Yivi session with this token")
 	}
 	if err := e.srv.CancelSession(irma.RequestorToken(token)); err != nil {
@@ -297,6 +346,11 @@ func (e *Embedded) CancelDisclosure(ctx context.Context, token string) error {
 		}
 		return fmt.Errorf("yivi: cancel session: %s", scrub(err.Error()))
 	}
+	// irmago's handler reports the same, unless the session was cancelled
+	// before its subscription began (see StartDisclosure); the watch keeps
+	// whichever comes first.
+	e.forget(irma.RequestorToken(token))
+	f.finish(Outcome(&server.SessionResult{Token: irma.RequestorToken(token), Status: irma.ServerStatusCancelled}, e.schemes))
 	return nil
 }
 
@@ -342,7 +396,7 @@ func (e *Embedded) Stop() {
 	}
 	e.stopped = true
 	pending := e.sessions
-	e.sessions = nil
+	e.sessions, e.byClient = nil, nil
 	e.mu.Unlock()
 
 	e.srv.Stop()

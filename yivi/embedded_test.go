@@ -226,3 +226,32 @@ func TestNewEmbeddedNeedsSchemes(t *testing.T) {
 		t.Error("relative URL accepted")
 	}
 }
+
+// ConnectWithin is irmago's client timeout: a session no app fetched in
+// time ends as TIMEOUT (so the Yivi server lets go of it when the session
+// itself would expire), and an app that comes later is refused.
+func TestEmbeddedConnectWithin(t *testing.T) {
+	rec := yivitest.NewRecorder()
+	sd, err := emb.StartDisclosure(ctx(t), veilig.DisclosureRequest{Disclose: yivitest.Condiscon, ConnectWithin: 1500 * time.Millisecond}, rec.Watcher())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	o := rec.Outcome(t, 15*time.Second)
+	if o.Status != "TIMEOUT" {
+		t.Fatalf("outcome = %+v, want TIMEOUT", o)
+	}
+	// Whole seconds, rounded up: 2 s.
+	if waited := time.Since(start); waited < 1900*time.Millisecond {
+		t.Errorf("timed out after %s, before the 2 s the app was given", waited)
+	}
+	if _, err := wal.Disclose(ctx(t), sd.SessionPtr); err == nil {
+		t.Error("an app connecting after the timeout was served")
+	}
+	if rec.Connected() != 0 {
+		t.Error("Connected called for a session that timed out")
+	}
+	if _, err := emb.StartDisclosure(ctx(t), veilig.DisclosureRequest{Disclose: yivitest.Condiscon, ConnectWithin: -time.Second}, yivitest.NewRecorder().Watcher()); veilig.ErrorCode(err) != veilig.EINVALID {
+		t.Errorf("negative ConnectWithin: %v, want EINVALID", err)
+	}
+}

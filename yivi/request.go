@@ -21,7 +21,11 @@ import (
 // augmentReturnUrl stays off: irmago would append "?token=<requestor token>"
 // to the tel: URI, which the phone would dial as digits and which would leak
 // the token to the phone.
-func disclosureRequest(req veilig.DisclosureRequest) (*irma.DisclosureRequest, error) {
+//
+// It comes wrapped as a requestor request, which carries the time the app
+// has to connect (irmago's "timeout"); embedded and external servers take
+// the same.
+func disclosureRequest(req veilig.DisclosureRequest) (*irma.ServiceProviderRequest, error) {
 	if len(req.Disclose) == 0 {
 		return nil, veilig.Errorf(veilig.EINVALID, "a disclosure request needs at least one attribute")
 	}
@@ -57,7 +61,14 @@ func disclosureRequest(req veilig.DisclosureRequest) (*irma.DisclosureRequest, e
 	}
 	r.ClientReturnURL = req.ClientReturnURL
 	r.AugmentReturnURL = false
-	return r, nil
+	if req.ConnectWithin < 0 {
+		return nil, veilig.Errorf(veilig.EINVALID, "the time to connect must not be negative")
+	}
+	// irmago counts whole seconds; round up so the app never gets less.
+	return &irma.ServiceProviderRequest{
+		RequestorBaseRequest: irma.RequestorBaseRequest{ClientTimeout: int((req.ConnectWithin + time.Second - 1) / time.Second)},
+		Request:              r,
+	}, nil
 }
 
 func validAttributeID(id string) bool {

@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,23 +36,25 @@ import (
 )
 
 type options struct {
-	short     bool
-	out       string
-	veilig    string
-	root      string
-	keep      bool
-	startFor  time.Duration
-	workers   int
-	rate      int
-	matchFor  time.Duration
-	contacts  int
-	streams   int
-	wallets   int
-	command   string
-	only      string
-	modes     string
-	latOut    string
-	startedAt time.Time
+	short      bool
+	out        string
+	veilig     string
+	root       string
+	keep       bool
+	startFor   time.Duration
+	workers    int
+	rate       int
+	matchFor   time.Duration
+	contacts   int
+	streams    int
+	wallets    int
+	command    string
+	only       string
+	modes      string
+	latOut     string
+	profile    string
+	profileFor time.Duration
+	startedAt  time.Time
 }
 
 func main() {
@@ -76,12 +79,14 @@ func main() {
 	fs.IntVar(&o.contacts, "contacts", 200, "complete verified contacts for the CPU measurement")
 	fs.IntVar(&o.streams, "streams", 10000, "idle status streams for the memory measurement")
 	fs.IntVar(&o.wallets, "wallets", 4, "wallets disclosing in parallel")
-	fs.StringVar(&o.only, "only", "", "run only this step (match) (diagnosis)")
+	fs.StringVar(&o.only, "only", "", "run only this step: starts, match, contacts or streams (diagnosis)")
 	fs.StringVar(&o.modes, "modes", "embedded,external", "modes to run")
 	fs.StringVar(&o.latOut, "lat-out", "", "write per-request match latencies (CSV) to this file prefix")
+	fs.StringVar(&o.profile, "profile", "", "write each replica's CPU profile of each step to this directory (diagnosis; turns on internal.pprof)")
+	fs.DurationVar(&o.profileFor, "profile-for", 5*time.Second, "how long each -profile profile runs, from the start of its step")
 	_ = fs.Parse(os.Args[1:])
-	if o.only != "" && o.only != "match" {
-		fmt.Fprintln(os.Stderr, "veilig-bench: -only takes match (or nothing for every step)")
+	if o.only != "" && !slices.Contains(stepNames, o.only) {
+		fmt.Fprintf(os.Stderr, "veilig-bench: -only takes one of %s (or nothing for every step)\n", strings.Join(stepNames, ", "))
 		os.Exit(2)
 	}
 	for _, m := range strings.Split(o.modes, ",") {
@@ -92,6 +97,12 @@ func main() {
 	}
 	if o.short {
 		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers = 2*time.Second, 30, time.Second, 8, 200, 8
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "veilig-bench:", err)
+			os.Exit(1)
+		}
 	}
 	o.command = "go run ./cmd/veilig-bench " + strings.Join(os.Args[1:], " ")
 	o.startedAt = time.Now().UTC()

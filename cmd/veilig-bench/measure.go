@@ -93,6 +93,7 @@ log:
 		r, err := cluster.StartReplica(ctx, cluster.ReplicaConfig{
 			Bin: e.bin, Dir: filepath.Join(e.dir, mode, fmt.Sprint("r", i+1)), Name: fmt.Sprintf("%s-r%d", mode, i+1),
 			Public: pp, Intern: ip, PublicURL: fmt.Sprintf("http://127.0.0.1:%d", pp), Common: common,
+			PProf: e.o.profile != "",
 		})
 		if err != nil {
 			s.stop()
@@ -141,6 +142,9 @@ func (s *system) serverCPU() time.Duration {
 	return t
 }
 
+// stepNames are the steps of a mode, in order, as -only names them.
+var stepNames = []string{"starts", "match", "contacts", "streams"}
+
 func (e *env) measure(ctx context.Context, mode string) (*modeResult, error) {
 	s, err := e.startSystem(ctx, mode)
 	if err != nil {
@@ -148,30 +152,62 @@ func (e *env) measure(ctx context.Context, mode string) (*modeResult, error) {
 	}
 	defer s.stop()
 	m := &modeResult{mode: mode}
-	steps := []struct {
-		name string
-		fn   func(context.Context, *modeResult) error
-	}{
-		{"session starts", s.sessionStarts},
-		{"telephony matches", s.matches},
-		{"verified contacts", s.verifiedContacts},
+	steps := map[string]func(context.Context, *modeResult) error{
+		"starts":   s.sessionStarts,
+		"match":    s.matches,
+		"contacts": s.verifiedContacts,
 	}
 	if mode == "external" {
-		steps = append(steps, struct {
-			name string
-			fn   func(context.Context, *modeResult) error
-		}{"idle streams", s.idleStreams})
+		// One mode is enough: a status stream is ours in both.
+		steps["streams"] = s.idleStreams
 	}
-	for _, st := range steps {
-		if e.o.only == "match" && st.name != "telephony matches" {
+	for _, name := range stepNames {
+		fn := steps[name]
+		if fn == nil || (e.o.only != "" && e.o.only != name) {
 			continue
 		}
-		fmt.Fprintf(os.Stderr, "veilig-bench:   %s\n", st.name)
-		if err := st.fn(ctx, m); err != nil {
-			return m, fmt.Errorf("%s: %w", st.name, err)
+		fmt.Fprintf(os.Stderr, "veilig-bench:   %s\n", name)
+		stopProfile := s.profile(ctx, mode+"-"+name)
+		err := fn(ctx, m)
+		stopProfile()
+		if err != nil {
+			return m, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return m, nil
+}
+
+// profile collects every replica's CPU profile while a step runs (with
+// -profile), into DIR/<mode>-<step>-r<N>.pprof. net/http/pprof profiles
+// for a fixed time and a cancelled request gets nothing, so each profile
+// covers -profile-for from the start of the step, and stop waits for it.
+func (s *system) profile(ctx context.Context, name string) (stop func()) {
+	if s.e.o.profile == "" {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	for i, r := range s.replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", r.InternalURL, int(s.e.o.profileFor.Seconds()))
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "veilig-bench: profile:", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(s.e.o.profile, fmt.Sprintf("%s-r%d.pprof", name, i+1)))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "veilig-bench: profile:", err)
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}()
+	}
+	return wg.Wait
 }
 
 // sessionStarts: closed loop, -workers clients, round robin over the

@@ -127,7 +127,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 			IssuerPrivateKeysPath: privKeys,
 			URL:                   a.publicURL + "/irma",
 			Production:            cfg.Yivi.Production,
-			Logger:                log.With("component", "yivi"),
+			// Results reach us at once, in this process; irmago keeps a
+			// finished session this long and deep-copies every session it
+			// keeps every 10 seconds (its expiry scan), so keep it short.
+			ResultLifetime: time.Minute,
+			Logger:         log.With("component", "yivi"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("embedded Yivi server: %w", err)

@@ -54,6 +54,8 @@ type ReplicaConfig struct {
 	// Common is the YAML shared by every replica (database, Yivi,
 	// secrets, purposes); it must not set data_dir, public or internal.
 	Common string
+	// PProf serves Go's profiler on the internal listener.
+	PProf bool
 }
 
 // StartReplica writes the configuration, starts the process and waits
@@ -62,8 +64,8 @@ func StartReplica(ctx context.Context, c ReplicaConfig) (*Replica, error) {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	yaml := fmt.Sprintf("data_dir: %s\npublic:\n  listen: 127.0.0.1:%d\n  url: %s\n  trusted_proxies: [127.0.0.1/32]\ninternal:\n  listen: 127.0.0.1:%d\n%s",
-		filepath.Join(c.Dir, "data"), c.Public, c.PublicURL, c.Intern, c.Common)
+	yaml := fmt.Sprintf("data_dir: %s\npublic:\n  listen: 127.0.0.1:%d\n  url: %s\n  trusted_proxies: [127.0.0.1/32]\ninternal:\n  listen: 127.0.0.1:%d\n  pprof: %t\n%s",
+		filepath.Join(c.Dir, "data"), c.Public, c.PublicURL, c.Intern, c.PProf, c.Common)
 	cfgPath := filepath.Join(c.Dir, "veilig.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err

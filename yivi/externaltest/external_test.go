@@ -259,6 +259,23 @@ func TestExternalCancel(t *testing.T) {
 	}
 }
 
+// ConnectWithin reaches the external server as the request's "timeout": a
+// session no app fetched in time ends there as TIMEOUT, and we hear it.
+func TestExternalConnectWithin(t *testing.T) {
+	x := newExternal(t, requestorToken)
+	rec := yivitest.NewRecorder()
+	if _, err := x.StartDisclosure(testCtx(t), veilig.DisclosureRequest{Disclose: yivitest.Condiscon, ConnectWithin: time.Second}, rec.Watcher()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if o := rec.Outcome(t, 15*time.Second); o.Status != "TIMEOUT" {
+		t.Fatalf("outcome = %+v, want TIMEOUT", o)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Errorf("the timeout was heard after %s", waited)
+	}
+}
+
 // With SSE off at the server, the watcher polls the status instead.
 func TestExternalPollingFallback(t *testing.T) {
 	sseOff.Store(true)
