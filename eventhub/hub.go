@@ -16,9 +16,11 @@ import (
 const Buffer = 256
 
 // SessionBuffer is Buffer for a subscriber of one session (a citizen's
-// status stream): a session has only a handful of events, and there may be
-// tens of thousands of such streams open, each holding its buffer.
-const SessionBuffer = 16
+// status stream): a session has at most seven events in its life, seconds
+// apart but for a pair or two, and there may be tens of thousands of such
+// streams open, each holding its buffer (an event is about 100 bytes). A
+// stream that falls behind anyway is dropped and catches up from the store.
+const SessionBuffer = 4
 
 type subscriber struct {
 	filter veilig.EventFilter

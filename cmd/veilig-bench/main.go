@@ -54,6 +54,9 @@ type options struct {
 	latOut     string
 	profile    string
 	profileFor time.Duration
+	keyBits    int
+	idleFor    time.Duration
+	schemeDir  string
 	startedAt  time.Time
 }
 
@@ -83,6 +86,9 @@ func main() {
 	fs.StringVar(&o.modes, "modes", "embedded,external", "modes to run")
 	fs.StringVar(&o.latOut, "lat-out", "", "write per-request match latencies (CSV) to this file prefix")
 	fs.StringVar(&o.profile, "profile", "", "write each replica's CPU profile of each step to this directory (diagnosis; turns on internal.pprof)")
+	fs.DurationVar(&o.idleFor, "idle-for", 10*time.Second, "how long to measure idle servers, before and after the session starts (irmago scans its sessions every 10 s)")
+	fs.IntVar(&o.keyBits, "key-bits", 1024, "issuer key size of the demo scheme: 1024 (the bundled one) or 2048 (production's size; generated once, minutes, and cached)")
+	fs.StringVar(&o.schemeDir, "scheme-cache", defaultSchemeCache(), "where generated demo schemes are kept between runs")
 	fs.DurationVar(&o.profileFor, "profile-for", 5*time.Second, "how long each -profile profile runs, from the start of its step")
 	_ = fs.Parse(os.Args[1:])
 	if o.only != "" && !slices.Contains(stepNames, o.only) {
@@ -95,8 +101,12 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	if o.keyBits != 1024 && o.keyBits != 2048 {
+		fmt.Fprintln(os.Stderr, "veilig-bench: -key-bits takes 1024 or 2048")
+		os.Exit(2)
+	}
 	if o.short {
-		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers = 2*time.Second, 30, time.Second, 8, 200, 8
+		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers, o.idleFor = 2*time.Second, 30, time.Second, 8, 200, 8, time.Second
 	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
@@ -205,13 +215,13 @@ func run(ctx context.Context, o options) (string, error) {
 	defer e.pg.Stop(context.Background(), "immediate")
 	e.pgPID = postmasterPID(filepath.Join(e.dir, "pg", "data"))
 
-	if e.schemes, e.keys, err = demoscheme.Extract(filepath.Join(e.dir, "yivi")); err != nil {
+	if e.schemes, e.keys, err = demoScheme(o, filepath.Join(e.dir, "yivi")); err != nil {
 		return "", err
 	}
 	if err := e.startYivi(ctx); err != nil {
 		return "", err
 	}
-	defer func() { _ = e.yiviCmd.Process.Kill(); _ = e.yiviCmd.Wait() }()
+	defer e.stopYivi()
 	e.telecret = make([]byte, 32)
 	rand.Read(e.telecret)
 
@@ -245,6 +255,56 @@ func postmasterPID(data string) int {
 	var pid int
 	fmt.Sscan(strings.SplitN(string(b), "\n", 2)[0], &pid)
 	return pid
+}
+
+// demoScheme puts the demo scheme under dir: the bundled one (1024-bit
+// issuer key), or one with a bigger key, generated once into the cache
+// (safe primes take minutes) and copied from there.
+func demoScheme(o options, dir string) (schemes, keys string, err error) {
+	if o.keyBits == 1024 {
+		return demoscheme.Extract(dir)
+	}
+	cache := filepath.Join(o.schemeDir, fmt.Sprintf("demo-scheme-%d", o.keyBits))
+	cSchemes, cKeys := filepath.Join(cache, demoscheme.SchemesDir), filepath.Join(cache, demoscheme.PrivateKeysDir)
+	if err := demoscheme.Verify(cSchemes, cKeys); err != nil {
+		fmt.Fprintf(os.Stderr, "veilig-bench: generating a demo scheme with a %d-bit issuer key into %s (minutes; once)\n", o.keyBits, cache)
+		tmp := fmt.Sprintf("%s.tmp%d", cache, os.Getpid())
+		if err := demoscheme.Generate(tmp, o.keyBits, 365*24*time.Hour); err != nil {
+			os.RemoveAll(tmp)
+			return "", "", err
+		}
+		_ = os.RemoveAll(cache)
+		if err := os.Rename(tmp, cache); err != nil {
+			return "", "", err
+		}
+	}
+	if err := os.CopyFS(dir, os.DirFS(cache)); err != nil {
+		return "", "", fmt.Errorf("copy the cached demo scheme: %w", err)
+	}
+	return filepath.Join(dir, demoscheme.SchemesDir), filepath.Join(dir, demoscheme.PrivateKeysDir), nil
+}
+
+func defaultSchemeCache() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "veilig-bench")
+	}
+	return filepath.Join(d, "veilig-bench")
+}
+
+// restartYivi gives the next step a Yivi server that holds no session of
+// an earlier step (irmago's expiry scan costs CPU per session held).
+func (e *env) restartYivi(ctx context.Context) error {
+	e.stopYivi()
+	return e.startYivi(ctx)
+}
+
+func (e *env) stopYivi() {
+	if e.yiviCmd != nil {
+		_ = e.yiviCmd.Process.Kill()
+		_ = e.yiviCmd.Wait()
+		e.yiviCmd = nil
+	}
 }
 
 func (e *env) startYivi(ctx context.Context) error {

@@ -32,6 +32,9 @@ type modeResult struct {
 
 	starts, startErrors int
 	startDur            time.Duration
+	idleFor             time.Duration
+	idleCPU, heldCPU    time.Duration // server CPU over idleFor, before and after the starts
+	held                int           // sessions held during heldCPU
 
 	matchRate         int
 	matchLat          []time.Duration // telephony request to answer
@@ -44,7 +47,8 @@ type modeResult struct {
 	contactErrors     int
 	streams           int
 	streamRSS         int64 // bytes, delta
-	streamHeap        int64 // heap + stacks in use, delta
+	streamHeap        int64 // heap in use, delta
+	streamStacks      int64 // goroutine stacks in use, delta
 	streamsConnected  int
 	disclosurePrepDur time.Duration
 }
@@ -58,14 +62,22 @@ type system struct {
 	password string
 }
 
-func (e *env) startSystem(ctx context.Context, mode string) (*system, error) {
-	db := "bench_" + mode
+// startSystem starts three replicas in a mode on a database of their own,
+// for one step: no step inherits another's sessions. In external mode the
+// Yivi server is restarted too.
+func (e *env) startSystem(ctx context.Context, mode, step string, wallets chan *wallet.Wallet) (*system, error) {
+	db := "bench_" + mode + "_" + step
 	if err := e.pg.CreateDatabase(ctx, db); err != nil {
 		return nil, err
 	}
-	yivi := "yivi:\n  mode: embedded\n"
 	if mode == "external" {
-		yivi = fmt.Sprintf("yivi:\n  mode: external\n  url: %q\n  token: %q\n", e.yiviURL, e.token)
+		if err := e.restartYivi(ctx); err != nil {
+			return nil, err
+		}
+	}
+	yivi := fmt.Sprintf("yivi:\n  mode: embedded\n  schemes_path: %q\n  issuer_private_keys_path: %q\n", e.schemes, e.keys)
+	if mode == "external" {
+		yivi = fmt.Sprintf("yivi:\n  mode: external\n  url: %q\n  token: %q\n  schemes_path: %q\n", e.yiviURL, e.token, e.schemes)
 	}
 	common := fmt.Sprintf(`demo: true
 database:
@@ -83,7 +95,7 @@ log:
   format: json
   level: info
 `, e.pg.PoolURL(db, 24), yivi, b64(32), b64(32), base64.StdEncoding.EncodeToString(e.telecret))
-	s := &system{e: e, mode: mode}
+	s := &system{e: e, mode: mode, wallets: wallets}
 	for i := range 3 {
 		pp, _ := cluster.FreePort()
 		ip, _ := cluster.FreePort()
@@ -91,9 +103,9 @@ log:
 		// itself, and in embedded mode the wallet must reach the replica
 		// that holds its Yivi session.
 		r, err := cluster.StartReplica(ctx, cluster.ReplicaConfig{
-			Bin: e.bin, Dir: filepath.Join(e.dir, mode, fmt.Sprint("r", i+1)), Name: fmt.Sprintf("%s-r%d", mode, i+1),
+			Bin: e.bin, Dir: filepath.Join(e.dir, mode, step, fmt.Sprint("r", i+1)), Name: fmt.Sprintf("%s-%s-r%d", mode, step, i+1),
 			Public: pp, Intern: ip, PublicURL: fmt.Sprintf("http://127.0.0.1:%d", pp), Common: common,
-			PProf: e.o.profile != "",
+			PProf: true, // loopback only: -profile and collectGarbage
 		})
 		if err != nil {
 			s.stop()
@@ -107,27 +119,33 @@ log:
 		return nil, err
 	}
 	s.password = strings.TrimSpace(string(pw))
-	s.wallets = make(chan *wallet.Wallet, e.o.wallets)
+	return s, nil
+}
+
+// newWallets issues the demo credentials to the wallets of one mode.
+func (e *env) newWallets(ctx context.Context, mode string) (chan *wallet.Wallet, error) {
+	wallets := make(chan *wallet.Wallet, e.o.wallets)
 	for i := range e.o.wallets {
 		w, err := cluster.NewWallet(ctx, filepath.Join(e.dir, mode, fmt.Sprint("wallet", i)), e.schemes, e.yiviURL, e.token)
 		if err != nil {
-			s.stop()
+			closeWallets(wallets)
 			return nil, fmt.Errorf("wallet: %w", err)
 		}
-		s.wallets <- w
+		wallets <- w
 	}
-	return s, nil
+	return wallets, nil
+}
+
+func closeWallets(wallets chan *wallet.Wallet) {
+	close(wallets)
+	for w := range wallets {
+		w.Close()
+	}
 }
 
 func (s *system) stop() {
 	for _, r := range s.replicas {
 		r.Stop(10 * time.Second)
-	}
-	if s.wallets != nil {
-		close(s.wallets)
-		for w := range s.wallets {
-			w.Close()
-		}
 	}
 }
 
@@ -146,30 +164,29 @@ func (s *system) serverCPU() time.Duration {
 var stepNames = []string{"starts", "match", "contacts", "streams"}
 
 func (e *env) measure(ctx context.Context, mode string) (*modeResult, error) {
-	s, err := e.startSystem(ctx, mode)
+	wallets, err := e.newWallets(ctx, mode)
 	if err != nil {
 		return nil, err
 	}
-	defer s.stop()
+	defer closeWallets(wallets)
 	m := &modeResult{mode: mode}
-	steps := map[string]func(context.Context, *modeResult) error{
-		"starts":   s.sessionStarts,
-		"match":    s.matches,
-		"contacts": s.verifiedContacts,
-	}
-	if mode == "external" {
-		// One mode is enough: a status stream is ours in both.
-		steps["streams"] = s.idleStreams
-	}
 	for _, name := range stepNames {
-		fn := steps[name]
-		if fn == nil || (e.o.only != "" && e.o.only != name) {
+		if (e.o.only != "" && e.o.only != name) || (name == "streams" && mode != "external") {
+			// One mode is enough for streams: a status stream is ours in both.
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "veilig-bench:   %s\n", name)
+		s, err := e.startSystem(ctx, mode, name, wallets)
+		if err != nil {
+			return m, fmt.Errorf("%s: %w", name, err)
+		}
+		fn := map[string]func(context.Context, *modeResult) error{
+			"starts": s.sessionStarts, "match": s.matches, "contacts": s.verifiedContacts, "streams": s.idleStreams,
+		}[name]
 		stopProfile := s.profile(ctx, mode+"-"+name)
-		err := fn(ctx, m)
+		err = fn(ctx, m)
 		stopProfile()
+		s.stop()
 		if err != nil {
 			return m, fmt.Errorf("%s: %w", name, err)
 		}
@@ -237,14 +254,33 @@ func (s *system) sessionStarts(ctx context.Context, m *modeResult) error {
 		wg.Wait()
 		return int(n.Load()), int(bad.Load())
 	}
-	loop(time.Second)
+	// What the servers spend idle, holding nothing yet.
+	m.idleFor = s.e.o.idleFor
+	m.idleCPU = s.idleCPU(ctx, m.idleFor)
+	warm, _ := loop(time.Second)
 	start := time.Now()
 	m.starts, m.startErrors = loop(s.e.o.startFor)
 	m.startDur = time.Since(start)
 	if m.starts == 0 {
 		return errors.New("no session started")
 	}
+	// And idle again, now holding every session just started, which no app
+	// will fetch: irmago keeps them for their client timeout and checks
+	// each one for expiry every 10 s.
+	m.held = warm + m.starts
+	m.heldCPU = s.idleCPU(ctx, m.idleFor)
 	return ctx.Err()
+}
+
+// idleCPU is the servers' CPU over d with no requests.
+func (s *system) idleCPU(ctx context.Context, d time.Duration) time.Duration {
+	time.Sleep(300 * time.Millisecond) // let the last requests finish
+	cpu0 := s.serverCPU()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	return s.serverCPU() - cpu0
 }
 
 // disclosed starts n sessions and has the wallets disclose them; capture
@@ -500,9 +536,10 @@ func (s *system) idleStreams(ctx context.Context, m *modeResult) error {
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d of %d sessions did not start", failed.Load(), n)
 	}
-	runtime.GC()
+	collectGarbage(r.InternalURL)
 	time.Sleep(time.Second)
-	rss0, heap0 := rss(r.PID()), heapInUse(r.InternalURL)
+	rss0 := rss(r.PID())
+	heap0, stacks0 := heapInUse(r.InternalURL)
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -542,37 +579,76 @@ func (s *system) idleStreams(ctx context.Context, m *modeResult) error {
 	for connected.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(2 * time.Second) // settle; let the replica's GC run
+	// What the streams hold, not the garbage their opening left: the
+	// replica collects it, then its scavenger has a moment to give the
+	// freed pages back.
+	collectGarbage(r.InternalURL)
+	time.Sleep(2 * time.Second)
 	m.streams = n
 	m.streamsConnected = int(connected.Load())
 	m.streamRSS = rss(r.PID()) - rss0
-	m.streamHeap = heapInUse(r.InternalURL) - heap0
+	heap1, stacks1 := heapInUse(r.InternalURL)
+	m.streamHeap, m.streamStacks = heap1-heap0, stacks1-stacks0
+	if s.e.o.profile != "" {
+		for name, q := range map[string]string{"heap": "heap", "goroutines": "goroutine?debug=1"} {
+			s.e.save(r.InternalURL+"/debug/pprof/"+q, filepath.Join(s.e.o.profile, s.mode+"-streams-"+name+".pprof"))
+		}
+	}
 	if m.streamsConnected < n {
 		return fmt.Errorf("only %d of %d streams connected", m.streamsConnected, n)
 	}
 	return nil
 }
 
-// heapInUse reads heap and goroutine stack bytes in use from the replica's
-// Prometheus metrics.
-func heapInUse(internalURL string) int64 {
-	resp, err := http.Get(internalURL + "/metrics")
+// save writes what a GET of url answers to file (diagnosis).
+func (e *env) save(url, file string) {
+	resp, err := http.Get(url)
 	if err != nil {
-		return 0
+		fmt.Fprintln(os.Stderr, "veilig-bench:", err)
+		return
 	}
 	defer resp.Body.Close()
-	var total int64
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "veilig-bench:", err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+}
+
+// collectGarbage has a replica run a garbage collection: net/http/pprof's
+// heap profile does one first when asked with gc=1.
+func collectGarbage(internalURL string) {
+	resp, err := http.Get(internalURL + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// heapInUse reads heap and goroutine stack bytes in use from the replica's
+// Prometheus metrics.
+func heapInUse(internalURL string) (heap, stacks int64) {
+	resp, err := http.Get(internalURL + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
-			if v, ok := strings.CutPrefix(line, name); ok {
-				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				total += int64(f)
-			}
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			heap = int64(f)
+		}
+		if v, ok := strings.CutPrefix(line, "go_memstats_stack_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			stacks = int64(f)
 		}
 	}
-	return total
+	return heap, stacks
 }
 
 // verifyFloor verifies the captured disclosures again with irmago alone,
