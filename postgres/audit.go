@@ -16,18 +16,23 @@ type querier interface {
 
 // insertAudit appends e and sets its ID.
 func insertAudit(ctx context.Context, q querier, e *veilig.AuditEntry) error {
-	attrs := e.Attributes
-	if attrs == nil {
-		attrs = []string{}
-	}
-	b, err := json.Marshal(attrs)
+	attrs, err := auditAttributes(e.Attributes)
 	if err != nil {
 		return err
 	}
 	e.At = norm(e.At)
 	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr, e.Subject, e.Detail).Scan(&e.ID)
+		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, attrs, e.RemoteAddr, e.Subject, e.Detail).Scan(&e.ID)
+}
+
+// auditAttributes is the attributes column: a JSON array of attribute ids.
+func auditAttributes(ids []string) (string, error) {
+	if ids == nil {
+		ids = []string{}
+	}
+	b, err := json.Marshal(ids)
+	return string(b), err
 }
 
 // AddAudit appends an entry that belongs to no transition and sets its ID.

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,14 +20,16 @@ const sessionColumns = `id, purpose_id, channel, means, state, reason, yivi_toke
 // equal to the one of package sqlite: both pass the same contract.
 const expiredReason = "not completed in time"
 
-func scanSession(row pgx.Row) (*veilig.StoredSession, error) {
+// scanSession scans sessionColumns and then, into extra, whatever columns
+// follow them.
+func scanSession(row pgx.Row, extra ...any) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
 	var channel, means, state string
 	var disclosed, matched, answered, ended *time.Time
-	err := row.Scan(&s.ID, &s.PurposeID, &channel, &means, &state, &s.Reason, &s.YiviToken,
+	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &channel, &means, &state, &s.Reason, &s.YiviToken,
 		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedCaller.KeyID, &s.SealedCaller.Data,
 		&s.Provider, &s.CallID, &s.TakenBy,
-		&s.CreatedAt, &s.ExpiresAt, &disclosed, &matched, &answered, &ended)
+		&s.CreatedAt, &s.ExpiresAt, &disclosed, &matched, &answered, &ended}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,32 +68,31 @@ func sealedData(s veilig.Sealed) any {
 	return s.Data
 }
 
-// CreateSession inserts sess in state created and appends its created event.
+// CreateSession inserts sess in state created and appends its created
+// event, in one statement.
 func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHash, statusTokenHash []byte, retainUntil time.Time) (veilig.Event, error) {
 	if sess.ID == "" || len(statusTokenHash) == 0 {
 		return veilig.Event{}, veilig.Errorf(veilig.EINVALID, "a session needs an id and a status token")
 	}
 	sess.State = veilig.StateCreated
 	sess.CreatedAt, sess.ExpiresAt = norm(sess.CreatedAt), norm(sess.ExpiresAt)
-	var ev []veilig.Event
-	err := s.inTx(ctx, "create session", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (
+	ev := veilig.Event{SessionID: sess.ID, PurposeID: sess.PurposeID, Type: string(veilig.StateCreated), At: sess.CreatedAt}
+	var p params
+	ins := fmt.Sprintf(`ins AS (INSERT INTO sessions (
 			id, purpose_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
 			provider, call_id, taken_by, created_at, expires_at, retain_until
-		) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			sess.ID, sess.PurposeID, string(sess.Channel), string(sess.Means), string(sess.State), sess.Reason, sess.YiviToken,
-			nullBytes(codeHash), statusTokenHash, sess.Provider, sess.CallID, sess.TakenBy,
-			sess.CreatedAt, sess.ExpiresAt, retainUntil)
-		if err != nil {
-			return sessionConflict(err)
-		}
-		ev = []veilig.Event{{SessionID: sess.ID, PurposeID: sess.PurposeID, Type: string(veilig.StateCreated), At: sess.CreatedAt}}
-		return appendEvents(ctx, tx, ev)
-	})
+		) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, purpose_id)`,
+		p.add(sess.ID), p.add(sess.PurposeID), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
+		p.add(sess.Reason), p.add(sess.YiviToken), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Provider),
+		p.add(sess.CallID), p.add(sess.TakenBy), p.add(sess.CreatedAt), p.add(sess.ExpiresAt), p.add(retainUntil))
+	events, err := eventCTEs(&p, "ins", ev)
 	if err != nil {
-		return veilig.Event{}, err
+		return veilig.Event{}, wrap("create session", err)
 	}
-	return ev[0], nil
+	if err := s.pool.QueryRow(ctx, "WITH "+ins+",\n"+events+"\nSELECT seq FROM note", p...).Scan(&ev.Seq); err != nil {
+		return veilig.Event{}, wrap("create session", sessionConflict(err))
+	}
+	return ev, nil
 }
 
 // Session returns a session by id.
@@ -147,103 +150,152 @@ func (s *Store) Sessions(ctx context.Context, f veilig.SessionFilter) ([]*veilig
 	return out, nil
 }
 
-// Transition applies t in one transaction.
+// Transition applies t: it reads the session, checks and applies t in Go
+// (veilig.Transition.Check and Apply, shared with package sqlite) and
+// writes the result, its audit entry and its event in one statement that
+// only applies if the row's version is still the one read. A session
+// changed in between is read again: optimistic, since a session has few
+// writers at once, and two round trips instead of a transaction's six.
 func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.StoredSession, veilig.Event, error) {
 	if !t.To.Valid() {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.EINVALID, "unknown target state")
 	}
 	at := norm(t.At)
-	var out *veilig.StoredSession
-	var ev []veilig.Event
-	err := s.inTx(ctx, "transition", func(tx pgx.Tx) error {
-		ev = nil
-		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR UPDATE`, t.SessionID))
+	for range maxTransitionAttempts {
+		var version int64
+		cur, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, version FROM sessions WHERE id = $1`, t.SessionID), &version)
 		if err != nil {
-			return notFound(err, "session")
+			return nil, veilig.Event{}, wrap("transition", notFound(err, "session"))
 		}
 		if err := t.Check(cur.State); err != nil {
-			return err
+			return nil, veilig.Event{}, err
 		}
-		n := t.Apply(cur, at)
-		out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET
-			state = $1, reason = $2, yivi_token = $3,
-			code_hash = CASE WHEN $4 THEN NULL ELSE code_hash END,
-			disclosure_key_id = $5, disclosure = $6, caller_key_id = $7, caller = $8,
-			provider = $9, call_id = $10, taken_by = $11,
-			disclosed_at = $12, matched_at = $13, answered_at = $14, ended_at = $15,
-			retain_until = COALESCE($16, retain_until)
-			WHERE id = $17
-			RETURNING `+sessionColumns,
-			string(n.State), n.Reason, n.YiviToken, t.ClearCode,
-			n.SealedDisclosure.KeyID, sealedData(n.SealedDisclosure), n.SealedCaller.KeyID, sealedData(n.SealedCaller),
-			n.Provider, n.CallID, n.TakenBy,
-			nullTime(n.DisclosedAt), nullTime(n.MatchedAt), nullTime(n.AnsweredAt), nullTime(n.EndedAt),
-			nullTime(t.RetainUntil), t.SessionID))
-		if err != nil {
-			return sessionConflict(err)
+		out, ev, err := s.writeTransition(ctx, t, cur, version, at)
+		if errors.Is(err, errStale) {
+			continue
 		}
-		if t.Audit != nil {
-			e := t.Audit
-			if e.At.IsZero() {
-				e.At = at
-			}
-			if e.SessionID == "" {
-				e.SessionID = cur.ID
-			}
-			if e.PurposeID == "" {
-				e.PurposeID = cur.PurposeID
-			}
-			if err := insertAudit(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		if t.Event == "" {
-			return nil
-		}
-		ev = []veilig.Event{{SessionID: cur.ID, PurposeID: cur.PurposeID, Type: t.Event, Reason: t.Reason, At: at}}
-		return appendEvents(ctx, tx, ev)
-	})
-	if err != nil {
-		return nil, veilig.Event{}, err
+		return out, ev, err
 	}
-	if len(ev) == 0 {
+	return nil, veilig.Event{}, veilig.Errorf(veilig.ECONFLICT, "the session kept changing; try again")
+}
+
+// maxTransitionAttempts bounds the re-reads of a session that others keep
+// changing.
+const maxTransitionAttempts = 16
+
+var errStale = errors.New("the session changed since it was read")
+
+func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *veilig.StoredSession, version int64, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
+	n := t.Apply(cur, at)
+	var p params
+	var b strings.Builder
+	fmt.Fprintf(&b, `WITH upd AS (UPDATE sessions SET
+			state = %s, reason = %s, yivi_token = %s,
+			code_hash = CASE WHEN %s THEN NULL ELSE code_hash END,
+			disclosure_key_id = %s, disclosure = %s, caller_key_id = %s, caller = %s,
+			provider = %s, call_id = %s, taken_by = %s,
+			disclosed_at = %s, matched_at = %s, answered_at = %s, ended_at = %s,
+			retain_until = COALESCE(%s, retain_until), version = version + 1
+			WHERE id = %s AND version = %s
+			RETURNING `+sessionColumns+`, version)`,
+		p.add(string(n.State)), p.add(n.Reason), p.add(n.YiviToken), p.add(t.ClearCode),
+		p.add(n.SealedDisclosure.KeyID), p.add(sealedData(n.SealedDisclosure)), p.add(n.SealedCaller.KeyID), p.add(sealedData(n.SealedCaller)),
+		p.add(n.Provider), p.add(n.CallID), p.add(n.TakenBy),
+		p.add(nullTime(n.DisclosedAt)), p.add(nullTime(n.MatchedAt)), p.add(nullTime(n.AnsweredAt)), p.add(nullTime(n.EndedAt)),
+		p.add(nullTime(t.RetainUntil)), p.add(t.SessionID), p.add(version))
+	audit := "NULL::bigint"
+	if t.Audit != nil {
+		e := *t.Audit
+		if e.At.IsZero() {
+			e.At = at
+		}
+		if e.SessionID == "" {
+			e.SessionID = cur.ID
+		}
+		if e.PurposeID == "" {
+			e.PurposeID = cur.PurposeID
+		}
+		e.At = norm(e.At)
+		attrs, err := auditAttributes(e.Attributes)
+		if err != nil {
+			return nil, veilig.Event{}, err
+		}
+		fmt.Fprintf(&b, `,
+		aud AS (INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
+			SELECT %s::timestamptz, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text FROM upd
+			RETURNING id)`,
+			p.add(e.At), p.add(e.AgentID), p.add(e.Action), p.add(e.SessionID), p.add(e.PurposeID), p.add(attrs),
+			p.add(e.RemoteAddr), p.add(e.Subject), p.add(e.Detail))
+		audit = "(SELECT id FROM aud)"
+		t.Audit.At, t.Audit.SessionID, t.Audit.PurposeID = e.At, e.SessionID, e.PurposeID
+	}
+	seq := "NULL::bigint"
+	if t.Event != "" {
+		events, err := eventCTEs(&p, "upd", veilig.Event{Type: t.Event, Reason: t.Reason, At: at})
+		if err != nil {
+			return nil, veilig.Event{}, wrap("transition", err)
+		}
+		b.WriteString(",\n" + events)
+		seq = "(SELECT seq FROM note)"
+	}
+	fmt.Fprintf(&b, "\nSELECT %s, version, %s, %s FROM upd", sessionColumnsOf("upd"), audit, seq)
+
+	var newVersion int64
+	var auditID, eventSeq *int64
+	out, err := scanSession(s.pool.QueryRow(ctx, b.String(), p...), &newVersion, &auditID, &eventSeq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, veilig.Event{}, errStale
+	}
+	if err != nil {
+		return nil, veilig.Event{}, wrap("transition", sessionConflict(err))
+	}
+	if t.Audit != nil && auditID != nil {
+		t.Audit.ID = *auditID
+	}
+	if t.Event == "" || eventSeq == nil {
 		return out, veilig.Event{}, nil
 	}
-	return out, ev[0], nil
+	return out, eventOf(out, t.Event, t.Reason, at, *eventSeq), nil
+}
+
+// sessionColumnsOf is sessionColumns qualified by a table or CTE name.
+func sessionColumnsOf(table string) string {
+	cols := strings.Split(sessionColumns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // MatchCode matches a call to the disclosed, unexpired session holding
-// codeHash. It is one UPDATE: of concurrent calls with the same code, one
-// updates the row and the others, once its lock is released, re-check the
-// row, find the code gone and match nothing.
+// codeHash. It is one statement: of concurrent calls with the same code,
+// one updates the row and the others, once its lock is released, re-check
+// the row, find the code gone and match nothing.
 func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
 	if len(codeHash) == 0 {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	}
 	at = norm(at)
-	var out *veilig.StoredSession
-	var ev []veilig.Event
-	err := s.inTx(ctx, "match code", func(tx pgx.Tx) error {
-		var err error
-		out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET
-			state = $1, reason = '', code_hash = NULL,
-			provider = $2, call_id = $3, caller_key_id = $4, caller = $5, matched_at = $6
-			WHERE code_hash = $7 AND state = $8 AND expires_at > $6
-			RETURNING `+sessionColumns,
-			string(veilig.StateMatched), call.Provider, call.CallID, call.SealedCaller.KeyID, sealedData(call.SealedCaller),
-			at, codeHash, string(veilig.StateDisclosed)))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return veilig.Errorf(veilig.ENOMATCH, "no session matches")
-		} else if err != nil {
-			return sessionConflict(err)
-		}
-		ev = []veilig.Event{{SessionID: out.ID, PurposeID: out.PurposeID, Type: string(veilig.StateMatched), At: at}}
-		return appendEvents(ctx, tx, ev)
-	})
+	var p params
+	upd := fmt.Sprintf(`upd AS (UPDATE sessions SET
+			state = %s, reason = '', code_hash = NULL,
+			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s, version = version + 1
+			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s
+			RETURNING `+sessionColumns+`)`,
+		p.add(string(veilig.StateMatched)), p.add(call.Provider), p.add(call.CallID), p.add(call.SealedCaller.KeyID),
+		p.add(sealedData(call.SealedCaller)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)))
+	events, err := eventCTEs(&p, "upd", veilig.Event{Type: string(veilig.StateMatched), At: at})
 	if err != nil {
-		return nil, veilig.Event{}, err
+		return nil, veilig.Event{}, wrap("match code", err)
 	}
-	return out, ev[0], nil
+	var seq int64
+	out, err := scanSession(s.pool.QueryRow(ctx, "WITH "+upd+",\n"+events+"\nSELECT "+sessionColumnsOf("upd")+", note.seq FROM upd, note", p...), &seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
+	} else if err != nil {
+		return nil, veilig.Event{}, wrap("match code", sessionConflict(err))
+	}
+	return out, eventOf(out, string(veilig.StateMatched), "", at, seq), nil
 }
 
 // ExpireSessions ends the sessions of purposeID that were not matched
@@ -259,7 +311,7 @@ func (s *Store) ExpireSessions(ctx context.Context, purposeID string, now, retai
 				UPDATE sessions SET
 				state = $1, reason = $2, code_hash = NULL, yivi_token = '',
 				disclosure_key_id = '', disclosure = NULL, caller_key_id = '', caller = NULL,
-				ended_at = $3, retain_until = $4
+				ended_at = $3, retain_until = $4, version = version + 1
 				WHERE purpose_id = $5 AND state = ANY($6) AND expires_at <= $3
 				RETURNING id, expires_at
 			)
