@@ -56,6 +56,7 @@ type options struct {
 	profileFor time.Duration
 	keyBits    int
 	idleFor    time.Duration
+	matchRuns  int
 	schemeDir  string
 	startedAt  time.Time
 }
@@ -78,7 +79,8 @@ func main() {
 	fs.DurationVar(&o.startFor, "start-for", 10*time.Second, "how long to measure session starts")
 	fs.IntVar(&o.workers, "workers", 32, "concurrent clients starting sessions")
 	fs.IntVar(&o.rate, "rate", 300, "telephony match requests per second (open loop)")
-	fs.DurationVar(&o.matchFor, "match-for", 5*time.Second, "how long to send telephony requests at -rate")
+	fs.DurationVar(&o.matchFor, "match-for", 5*time.Second, "how long to send telephony requests at -rate, per run")
+	fs.IntVar(&o.matchRuns, "match-runs", 3, "telephony match runs, each on fresh replicas")
 	fs.IntVar(&o.contacts, "contacts", 200, "complete verified contacts for the CPU measurement")
 	fs.IntVar(&o.streams, "streams", 10000, "idle status streams for the memory measurement")
 	fs.IntVar(&o.wallets, "wallets", 4, "wallets disclosing in parallel")
@@ -106,7 +108,7 @@ func main() {
 		os.Exit(2)
 	}
 	if o.short {
-		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers, o.idleFor = 2*time.Second, 30, time.Second, 8, 200, 8, time.Second
+		o.startFor, o.rate, o.matchFor, o.contacts, o.streams, o.workers, o.idleFor, o.matchRuns = 2*time.Second, 30, time.Second, 8, 200, 8, time.Second, 1
 	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
@@ -123,7 +125,7 @@ func main() {
 	if report != "" {
 		fmt.Print(report)
 		if o.out != "" {
-			if werr := os.WriteFile(o.out, []byte(report), 0o644); werr != nil {
+			if werr := os.WriteFile(o.out, []byte(report+handWritten(o.out)), 0o644); werr != nil {
 				fmt.Fprintln(os.Stderr, "veilig-bench:", werr)
 				os.Exit(1)
 			}
@@ -133,6 +135,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "veilig-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// handWrittenMark starts the part of the report that people write (what
+// bounds a figure, conditions of the run): a new run keeps it.
+const handWrittenMark = "<!-- Written by hand from here on; veilig-bench keeps it. -->"
+
+// handWritten is the hand-written part of the report at path, mark
+// included, or "".
+func handWritten(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(b), handWrittenMark); i >= 0 {
+		return "\n" + string(b[i:])
+	}
+	return ""
 }
 
 // yiviServer runs irmago's requestor server as its own process, so its
