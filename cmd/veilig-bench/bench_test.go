@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 )
@@ -50,5 +51,27 @@ func TestPercentile(t *testing.T) {
 	}
 	if p := percentile(nil, .5); p != 0 {
 		t.Errorf("p50 of nothing = %v", p)
+	}
+}
+
+// A new report keeps what people wrote below the mark, and only that.
+func TestHandWrittenKept(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/benchmarks.md"
+	if got := handWritten(path); got != "" {
+		t.Errorf("no file: %q", got)
+	}
+	old := "# Benchmarks\n\n| old table |\n\n" + handWrittenMark + "\n\nWhat bounds it.\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := handWritten(path), "\n"+handWrittenMark+"\n\nWhat bounds it.\n"; got != want {
+		t.Errorf("handWritten = %q, want %q", got, want)
+	}
+	if err := os.WriteFile(path, []byte("# Benchmarks\n\nno mark\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := handWritten(path); got != "" {
+		t.Errorf("without the mark: %q", got)
 	}
 }
