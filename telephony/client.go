@@ -17,11 +17,23 @@ import (
 // Platform adapters that run outside veilig (the Amazon Connect Lambda) use
 // it; so do tests and the demo phone.
 type Client struct {
-	BaseURL    string // the internal listener, e.g. http://10.0.0.5:8081
-	Secret     []byte
+	BaseURL string // the internal listener, e.g. http://10.0.0.5:8081
+	Secret  []byte
+	// HTTPClient sends the requests; nil: defaultHTTPClient.
 	HTTPClient *http.Client
 	Now        veilig.Clock
 }
+
+// defaultHTTPClient bounds a request at 5 s and keeps up to 64 idle
+// connections to the listener. Go's default transport keeps 2 per host,
+// so an adapter sending calls concurrently would open and close a
+// connection for nearly every call beyond the second, which costs the
+// server an accept and a goroutine each, just when it is busiest.
+var defaultHTTPClient = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Timeout: 5 * time.Second, Transport: t}
+}()
 
 // ReportCall reports a call with the code the caller typed.
 func (c *Client) ReportCall(ctx context.Context, call veilig.IncomingCall) (veilig.CallMatch, error) {
@@ -74,7 +86,7 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	req.Header.Set(SignatureHeader, Sign(c.Secret, ts, nonce, http.MethodPost, path, body))
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 5 * time.Second}
+		hc = defaultHTTPClient
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
