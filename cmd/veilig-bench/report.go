@@ -54,7 +54,7 @@ func (r *results) markdown() string {
 	emb, ext := r.mode("embedded"), r.mode("external")
 	p := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
 	p("# Benchmarks\n\n")
-	p("Written by `cmd/veilig-bench`; do not edit by hand. Reproduce with\n\n```sh\n%s\n```\n\n", r.o.command)
+	p("Written by `cmd/veilig-bench` down to the hand-written part at the end, if any. Reproduce with\n\n```sh\n%s\n```\n\n", r.o.command)
 	if r.o.short {
 		p("**This is a short run (CI mode): the numbers are too small to mean anything.**\n\n")
 	}
