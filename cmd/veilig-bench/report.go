@@ -41,6 +41,23 @@ func (m *modeResult) cpuPerContact() time.Duration {
 	return m.contactServerCPU / time.Duration(m.contacts)
 }
 
+// meets is the verdict over the modes that measured something: met when
+// each of them meets ok, and "not measured" when none did.
+func meets(modes []*modeResult, measured, ok func(*modeResult) bool) string {
+	n, good := 0, true
+	for _, m := range modes {
+		if m == nil || !measured(m) {
+			continue
+		}
+		n++
+		good = good && ok(m)
+	}
+	if n == 0 {
+		return "not measured"
+	}
+	return verdict(good)
+}
+
 func verdict(ok bool) string {
 	if ok {
 		return "met"
@@ -68,12 +85,16 @@ func (r *results) markdown() string {
 	p("## Results\n\n| measurement | embedded Yivi server | external Yivi server | target | |\n|---|---|---|---|---|\n")
 	if emb != nil || ext != nil {
 		p("| session starts per second (%d clients, %s) | %.0f | %.0f | ≥ 1,000 (embedded) | %s |\n",
-			r.o.workers, r.o.startFor, emb.startRate(), ext.startRate(), verdict(emb.startRate() >= 1000))
+			r.o.workers, r.o.startFor, emb.startRate(), ext.startRate(), meets([]*modeResult{emb}, func(m *modeResult) bool { return m.startDur > 0 }, func(m *modeResult) bool { return m.startRate() >= 1000 }))
 		ratio := 0.0
 		if ext.startRate() > 0 {
 			ratio = emb.startRate() / ext.startRate()
 		}
-		p("| embedded ÷ external session starts | %.2f× | | ≥ 2× | %s |\n", ratio, verdict(ratio >= 2))
+		ratioVerdict := "not measured"
+		if emb.startRate() > 0 && ext.startRate() > 0 {
+			ratioVerdict = verdict(ratio >= 2)
+		}
+		p("| embedded ÷ external session starts | %.2f× | | ≥ 2× | %s |\n", ratio, ratioVerdict)
 		for _, m := range []*modeResult{emb, ext} {
 			if m == nil {
 				continue
@@ -82,17 +103,20 @@ func (r *results) markdown() string {
 		}
 		p("| telephony match p50 at %d req/s (open loop; %d runs of %s pooled) | %s | %s | | |\n", r.o.rate, r.o.matchRuns, r.o.matchFor, ms(percentile(emb.matchLatOrNil(), .5)), ms(percentile(ext.matchLatOrNil(), .5)))
 		p("| telephony match p99 at %d req/s, pooled | %s | %s | < 10 ms | %s |\n", r.o.rate, ms(percentile(emb.matchLatOrNil(), .99)), ms(percentile(ext.matchLatOrNil(), .99)),
-			verdict(percentile(ext.matchLatOrNil(), .99) < 10*time.Millisecond && percentile(emb.matchLatOrNil(), .99) < 10*time.Millisecond))
+			meets([]*modeResult{emb, ext}, func(m *modeResult) bool { return len(m.matchLat) > 0 },
+				func(m *modeResult) bool { return percentile(m.matchLat, .99) < 10*time.Millisecond }))
 		p("| … p99 of each run | %s | %s | | |\n", runList(emb, false), runList(ext, false))
 		p("| telephony request → event on another replica's agent stream, p50 | %s | %s | | |\n", ms(percentile(emb.eventLatOrNil(), .5)), ms(percentile(ext.eventLatOrNil(), .5)))
 		p("| telephony request → event on another replica's agent stream, p99, pooled | %s | %s | < 100 ms | %s |\n", ms(percentile(emb.eventLatOrNil(), .99)), ms(percentile(ext.eventLatOrNil(), .99)),
-			verdict(percentile(emb.eventLatOrNil(), .99) < 100*time.Millisecond && percentile(ext.eventLatOrNil(), .99) < 100*time.Millisecond))
+			meets([]*modeResult{emb, ext}, func(m *modeResult) bool { return len(m.eventLat) > 0 },
+				func(m *modeResult) bool { return percentile(m.eventLat, .99) < 100*time.Millisecond }))
 		p("| … p99 of each run | %s | %s | | |\n", runList(emb, true), runList(ext, true))
 		p("| server CPU per complete verified contact (replicas + Yivi server) | %s | %s | | |\n", ms(emb.cpuPerContact()), ms(ext.cpuPerContact()))
 		if r.verify.n > 0 {
 			p("| irmago `Disclosure.Verify` CPU of the same disclosures (the floor): mean (median) | %s (%s) | | | |\n", ms(r.verify.mean), ms(r.verify.median))
 			re, rx := float64(emb.cpuPerContact())/float64(r.verify.mean), float64(ext.cpuPerContact())/float64(r.verify.mean)
-			p("| CPU per contact ÷ verification | %.2f× | %.2f× | ≤ 1.3× | %s |\n", re, rx, verdict(re <= 1.3))
+			p("| CPU per contact ÷ verification | %.2f× | %.2f× | ≤ 1.3× | %s |\n", re, rx, meets([]*modeResult{emb, ext}, func(m *modeResult) bool { return m.contacts > 0 },
+				func(m *modeResult) bool { return float64(m.cpuPerContact())/float64(r.verify.mean) <= 1.3 }))
 		}
 		if emb.idleMeasured() || ext.idleMeasured() {
 			p("| server CPU while idle, holding no Yivi session | %s/s | %s/s | | |\n", ms(emb.idlePerSecond()), ms(ext.idlePerSecond()))
@@ -158,6 +182,9 @@ func runList(m *modeResult, events bool) string {
 	ds := m.matchRunP99
 	if events {
 		ds = m.eventRunP99
+	}
+	if len(ds) == 0 {
+		return ""
 	}
 	var parts []string
 	for _, d := range ds {
