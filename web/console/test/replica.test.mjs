@@ -19,7 +19,9 @@ test('a call matched on another replica appears live, and its hang-up clears it'
     assert.equal(await p.locator('table.attributes tbody tr').count(), 3);
     await screenshot(p, 'replica-01-taken');
     step('taken');
-    await p.getByText('The caller hung up.', { exact: false }).waitFor({ timeout: 20_000 });
+    // In the contact panel: the same words go to the screen readers' live
+    // region too, and a locator must name one element.
+    await p.locator('section.contact').getByText('The caller hung up.', { exact: false }).waitFor({ timeout: 20_000 });
     assert.equal(await p.locator('table.attributes').count(), 0);
     await screenshot(p, 'replica-02-hung-up');
     assert.deepEqual(p.problems, []);
