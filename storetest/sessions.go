@@ -774,6 +774,44 @@ func transitionRace(t *testing.T, st veilig.Store) {
 	}
 }
 
+// testConcurrentSameState has writers race with transitions that keep the
+// state (as "queued" does) and each add an event: none may be lost or
+// refused, since each is valid whatever the others did. A store that
+// writes optimistically must retry, not give up or overwrite.
+func testConcurrentSameState(t *testing.T, st veilig.Store) {
+	c := create(t, st, "p1", base)
+	const n = 8
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			<-start
+			_, _, err := st.Transition(t.Context(), veilig.Transition{
+				SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateCreated,
+				Event: fmt.Sprintf("note-%d", i), At: base.Add(time.Second),
+			})
+			errs <- err
+		}()
+	}
+	close(start)
+	timeout := time.After(wait)
+	for range n {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Errorf("concurrent same-state Transition: %v", err)
+			}
+		case <-timeout:
+			t.Fatal("concurrent same-state transitions did not return within", wait)
+		}
+	}
+	es := eventsOf(t, st, veilig.EventFilter{SessionID: c.ID})
+	if len(es) != 1+n {
+		t.Errorf("events = %v, want created and %d notes", types(es), n)
+	}
+	increasing(t, "session events", es)
+}
+
 // testConcurrentWrites checks that writers do not fail each other and that
 // subscribers get every event in Seq order even when transactions race.
 func testConcurrentWrites(t *testing.T, st veilig.Store) {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"TransitionNotFound", testTransitionNotFound},
 		{"TransitionCallConflict", testTransitionCallConflict},
 		{"TransitionRace", testTransitionRace},
+		{"ConcurrentSameState", testConcurrentSameState},
 		{"DestroyPersonal", testDestroyPersonal},
 		{"MatchCode", testMatchCode},
 		{"MatchCodeNotDisclosed", testMatchCodeNotDisclosed},

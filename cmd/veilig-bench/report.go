@@ -221,7 +221,8 @@ const method = `## How each figure is measured
   one-second warm-up. Each start writes the session and its event (PostgreSQL, NOTIFY to every replica),
   starts the Yivi session (embedded: in memory; external: POST to the requestor server) and stores its
   token.
-- **Telephony match**: sessions are first disclosed by real wallets; then signed telephony requests with
+- **Telephony match**: an agent signs in on replica 2 and opens its stream, sessions are disclosed by real
+  wallets, and a second after that preparation signed telephony requests with
   their codes go to replica 1's internal listener at a fixed rate, open loop (each request leaves at its
   scheduled time whatever earlier ones do, and its latency counts from that time, so a stall is not hidden).
 - **Runs**: the match step runs several times, each on fresh replicas with freshly disclosed sessions; the
