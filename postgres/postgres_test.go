@@ -265,3 +265,81 @@ func TestCloseStopsListener(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A replica of an older release locks the row and updates it without
+// knowing the version column; the trigger bumps the version for it, so a
+// transition that read the row before that update does not overwrite it:
+// it reads again and finds the state it expected gone.
+func TestTransitionSeesOlderWriters(t *testing.T) {
+	url := testpg.URL(t)
+	st := open(t, url)
+	ev := createSession(t, st)
+
+	old, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close(context.Background())
+	tx, err := old.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var before int64
+	if err := tx.QueryRow(t.Context(), `SELECT version FROM sessions WHERE id = $1 FOR UPDATE`, ev.SessionID).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := st.Transition(context.Background(), veilig.Transition{
+			SessionID: ev.SessionID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateCancelled,
+			Event: string(veilig.StateCancelled), At: time.Now(),
+		})
+		done <- err
+	}()
+	// Wait until the transition has read the row and waits for the lock.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := tx.QueryRow(t.Context(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+			WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the transition never waited for the row")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := tx.Exec(t.Context(), `UPDATE sessions SET state = 'disclosing' WHERE id = $1`, ev.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if veilig.ErrorCode(err) != veilig.ECONFLICT {
+			t.Fatalf("transition from created after another writer moved the session on: %v, want ECONFLICT", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the transition did not return")
+	}
+	cur, err := st.Session(t.Context(), ev.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.State != veilig.StateDisclosing {
+		t.Errorf("state = %s, want the other writer's disclosing", cur.State)
+	}
+	var after int64
+	if err := old.QueryRow(t.Context(), `SELECT version FROM sessions WHERE id = $1`, ev.SessionID).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before+1 {
+		t.Errorf("version %d → %d after one UPDATE that did not set it, want +1", before, after)
+	}
+}

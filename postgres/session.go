@@ -153,7 +153,8 @@ func (s *Store) Sessions(ctx context.Context, f veilig.SessionFilter) ([]*veilig
 // Transition applies t: it reads the session, checks and applies t in Go
 // (veilig.Transition.Check and Apply, shared with package sqlite) and
 // writes the result, its audit entry and its event in one statement that
-// only applies if the row's version is still the one read. A session
+// only applies if the row's version is still the one read (a trigger bumps
+// it on every UPDATE of the row, by whoever: migration 0004). A session
 // changed in between is read again: optimistic, since a session has few
 // writers at once, and two round trips instead of a transaction's six.
 func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.StoredSession, veilig.Event, error) {
@@ -195,7 +196,7 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 			disclosure_key_id = %s, disclosure = %s, caller_key_id = %s, caller = %s,
 			provider = %s, call_id = %s, taken_by = %s,
 			disclosed_at = %s, matched_at = %s, answered_at = %s, ended_at = %s,
-			retain_until = COALESCE(%s, retain_until), version = version + 1
+			retain_until = COALESCE(%s, retain_until)
 			WHERE id = %s AND version = %s
 			RETURNING `+sessionColumns+`, version)`,
 		p.add(string(n.State)), p.add(n.Reason), p.add(n.YiviToken), p.add(t.ClearCode),
@@ -279,7 +280,7 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 	var p params
 	upd := fmt.Sprintf(`upd AS (UPDATE sessions SET
 			state = %s, reason = '', code_hash = NULL,
-			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s, version = version + 1
+			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s
 			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s
 			RETURNING `+sessionColumns+`)`,
 		p.add(string(veilig.StateMatched)), p.add(call.Provider), p.add(call.CallID), p.add(call.SealedCaller.KeyID),
@@ -311,7 +312,7 @@ func (s *Store) ExpireSessions(ctx context.Context, purposeID string, now, retai
 				UPDATE sessions SET
 				state = $1, reason = $2, code_hash = NULL, yivi_token = '',
 				disclosure_key_id = '', disclosure = NULL, caller_key_id = '', caller = NULL,
-				ended_at = $3, retain_until = $4, version = version + 1
+				ended_at = $3, retain_until = $4
 				WHERE purpose_id = $5 AND state = ANY($6) AND expires_at <= $3
 				RETURNING id, expires_at
 			)
