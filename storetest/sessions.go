@@ -464,30 +464,17 @@ func matchCodeRace(t *testing.T, st veilig.Store) {
 	c := create(t, st, "p1", base)
 	disclose(t, st, c.ID, base.Add(time.Second))
 	const n = 8
-	start := make(chan struct{})
-	errs := make(chan error, n)
-	for range n {
-		go func() {
-			<-start
-			_, _, err := st.MatchCode(t.Context(), c.code, newCall(), base.Add(time.Minute))
-			errs <- err
-		}()
-	}
-	close(start)
 	wins := 0
-	timeout := time.After(wait)
-	for range n {
-		select {
-		case err := <-errs:
-			switch veilig.ErrorCode(err) {
-			case "":
-				wins++
-			case veilig.ENOMATCH:
-			default:
-				t.Errorf("concurrent MatchCode: %v", err)
-			}
-		case <-timeout:
-			t.Fatal("concurrent MatchCode did not return within", wait)
+	for _, err := range concurrently(t, n, "MatchCode", func(int) error {
+		_, _, err := st.MatchCode(t.Context(), c.code, newCall(), base.Add(time.Minute))
+		return err
+	}) {
+		switch veilig.ErrorCode(err) {
+		case "":
+			wins++
+		case veilig.ENOMATCH:
+		default:
+			t.Errorf("concurrent MatchCode: %v", err)
 		}
 	}
 	if wins != 1 {
@@ -736,34 +723,21 @@ func transitionRace(t *testing.T, st veilig.Store) {
 	t.Helper()
 	c := create(t, st, "p1", base)
 	const n = 8
-	start := make(chan struct{})
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			<-start
-			agent := fmt.Sprintf("agent-%d", i)
-			_, _, err := st.Transition(t.Context(), veilig.Transition{
-				SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateDisclosing,
-				Event: string(veilig.StateDisclosing), At: base.Add(time.Second), TakenBy: &agent,
-			})
-			errs <- err
-		}()
-	}
-	close(start)
 	wins := 0
-	timeout := time.After(wait)
-	for range n {
-		select {
-		case err := <-errs:
-			switch veilig.ErrorCode(err) {
-			case "":
-				wins++
-			case veilig.ECONFLICT:
-			default:
-				t.Errorf("concurrent Transition: %v", err)
-			}
-		case <-timeout:
-			t.Fatal("concurrent Transition did not return within", wait)
+	for _, err := range concurrently(t, n, "Transition", func(i int) error {
+		agent := fmt.Sprintf("agent-%d", i)
+		_, _, err := st.Transition(t.Context(), veilig.Transition{
+			SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateDisclosing,
+			Event: string(veilig.StateDisclosing), At: base.Add(time.Second), TakenBy: &agent,
+		})
+		return err
+	}) {
+		switch veilig.ErrorCode(err) {
+		case "":
+			wins++
+		case veilig.ECONFLICT:
+		default:
+			t.Errorf("concurrent Transition: %v", err)
 		}
 	}
 	if wins != 1 {
@@ -781,28 +755,15 @@ func transitionRace(t *testing.T, st veilig.Store) {
 func testConcurrentSameState(t *testing.T, st veilig.Store) {
 	c := create(t, st, "p1", base)
 	const n = 8
-	start := make(chan struct{})
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			<-start
-			_, _, err := st.Transition(t.Context(), veilig.Transition{
-				SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateCreated,
-				Event: fmt.Sprintf("note-%d", i), At: base.Add(time.Second),
-			})
-			errs <- err
-		}()
-	}
-	close(start)
-	timeout := time.After(wait)
-	for range n {
-		select {
-		case err := <-errs:
-			if err != nil {
-				t.Errorf("concurrent same-state Transition: %v", err)
-			}
-		case <-timeout:
-			t.Fatal("concurrent same-state transitions did not return within", wait)
+	for _, err := range concurrently(t, n, "same-state Transition", func(i int) error {
+		_, _, err := st.Transition(t.Context(), veilig.Transition{
+			SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateCreated,
+			Event: fmt.Sprintf("note-%d", i), At: base.Add(time.Second),
+		})
+		return err
+	}) {
+		if err != nil {
+			t.Errorf("concurrent same-state Transition: %v", err)
 		}
 	}
 	es := eventsOf(t, st, veilig.EventFilter{SessionID: c.ID})
@@ -810,6 +771,32 @@ func testConcurrentSameState(t *testing.T, st veilig.Store) {
 		t.Errorf("events = %v, want created and %d notes", types(es), n)
 	}
 	increasing(t, "session events", es)
+}
+
+// concurrently runs fn(0) … fn(n-1) at once, released together, and
+// returns their errors; it fails the test if they take longer than wait.
+func concurrently(t *testing.T, n int, what string, fn func(i int) error) []error {
+	t.Helper()
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			<-start
+			errs <- fn(i)
+		}()
+	}
+	close(start)
+	out := make([]error, 0, n)
+	timeout := time.After(wait)
+	for range n {
+		select {
+		case err := <-errs:
+			out = append(out, err)
+		case <-timeout:
+			t.Fatalf("concurrent %s did not return within %s", what, wait)
+		}
+	}
+	return out
 }
 
 // testConcurrentWrites checks that writers do not fail each other and that
