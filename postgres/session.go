@@ -198,7 +198,7 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 			disclosed_at = %s, matched_at = %s, answered_at = %s, ended_at = %s,
 			retain_until = COALESCE(%s, retain_until)
 			WHERE id = %s AND version = %s
-			RETURNING `+sessionColumns+`, version)`,
+			RETURNING `+sessionColumns+`)`,
 		p.add(string(n.State)), p.add(n.Reason), p.add(n.YiviToken), p.add(t.ClearCode),
 		p.add(n.SealedDisclosure.KeyID), p.add(sealedData(n.SealedDisclosure)), p.add(n.SealedCaller.KeyID), p.add(sealedData(n.SealedCaller)),
 		p.add(n.Provider), p.add(n.CallID), p.add(n.TakenBy),
@@ -239,11 +239,10 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 		b.WriteString(",\n" + events)
 		seq = "(SELECT seq FROM note)"
 	}
-	fmt.Fprintf(&b, "\nSELECT %s, version, %s, %s FROM upd", sessionColumnsOf("upd"), audit, seq)
+	fmt.Fprintf(&b, "\nSELECT %s, %s, %s FROM upd", sessionColumnsOf("upd"), audit, seq)
 
-	var newVersion int64
 	var auditID, eventSeq *int64
-	out, err := scanSession(s.pool.QueryRow(ctx, b.String(), p...), &newVersion, &auditID, &eventSeq)
+	out, err := scanSession(s.pool.QueryRow(ctx, b.String(), p...), &auditID, &eventSeq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, veilig.Event{}, errStale
 	}

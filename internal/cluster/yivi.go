@@ -46,6 +46,10 @@ func StartYiviServer(ln net.Listener, schemes, privateKeys, token string) (*Yivi
 			DisableSchemesUpdate:  true,
 			URL:                   base + "/irma",
 			EnableSSE:             true,
+			// As docs/scaling.md sets it for production: results are
+			// fetched at once, and every session held costs irmago's
+			// expiry scan CPU.
+			SessionResultLifetime: 1,
 			Logger:                quiet,
 		},
 		Port: 1, // we serve ln ourselves; Port must only be valid
