@@ -4,14 +4,18 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
+	"math"
 	"math/big"
 )
 
 // Codes are what the phone types as DTMF tones after the pause. The last
 // digit is a Damm check digit: it catches every single mistyped digit and
 // every swap of two adjacent digits, so a slip of the finger (when someone
-// types the code by hand) is refused locally as "no match" without spending
-// one of the caller's attempts on a guess that could hit another session.
+// types the code by hand) is answered "no match" without a lookup
+// (ReportCall checks CodeWellFormed first) and without spending one of the
+// caller's attempts. It adds nothing against guessing: a guesser computes
+// it too, so only the n-1 random digits count (see GuessesPerHit).
 
 // dammTable is the totally anti-symmetric quasigroup of order 10 from H. Michael
 // Damm's 2004 thesis, the one used by every implementation of the algorithm.
@@ -77,4 +81,38 @@ func CodeHash(key []byte, code string) []byte {
 	m.Write([]byte("veilig-code\x00"))
 	m.Write([]byte(code))
 	return m.Sum(nil)
+}
+
+// The guessing goal (docs/security.md): with LiveSessionsAssumed sessions
+// holding a code at once, a guess with a valid check digit must hit one of
+// them at most once in GuessesPerHitGoal, whatever the limits do.
+const (
+	LiveSessionsAssumed = 1000
+	GuessesPerHitGoal   = 1e6
+)
+
+// GuessesPerHit is the expected number of lookups of well-formed guesses
+// per hit for codes of codeLength digits with live sessions holding one:
+// 10^(codeLength-1) possible codes, live of them taken.
+func GuessesPerHit(codeLength, live int) float64 {
+	return math.Pow10(codeLength-1) / float64(max(live, 1))
+}
+
+// GuessingWarnings says where a configuration falls below the guessing
+// goal, for the operator to read at start-up. Nothing in it is secret.
+func GuessingWarnings(purposes []*Purpose, l MissLimits) []string {
+	var w []string
+	for _, p := range purposes {
+		if g := GuessesPerHit(p.CodeLength, LiveSessionsAssumed); g < GuessesPerHitGoal {
+			w = append(w, fmt.Sprintf("purpose %q: code_length %d gives %.0f guesses per hit at %d live sessions, below the goal of %.0f; use code_length %d or more (docs/security.md)",
+				p.ID, p.CodeLength, g, LiveSessionsAssumed, GuessesPerHitGoal, DefaultCodeLength))
+		}
+	}
+	if l.PerCaller <= 0 {
+		w = append(w, "telephony.miss_per_caller is 0: one caller may guess codes without limit (docs/security.md)")
+	}
+	if l.Overall <= 0 {
+		w = append(w, "telephony.miss_overall is 0: guessing from many numbers raises no alarm (docs/security.md)")
+	}
+	return w
 }

@@ -44,3 +44,22 @@ type DisclosureService interface {
 	StartDisclosure(ctx context.Context, req DisclosureRequest, w DisclosureWatcher) (*StartedDisclosure, error)
 	CancelDisclosure(ctx context.Context, token string) error
 }
+
+// DisclosureProgress is where a disclosure is, as the Yivi server sees it
+// at the moment it is asked.
+type DisclosureProgress int
+
+const (
+	ProgressUnknown   DisclosureProgress = iota // the server does not know the session (any more, or in this process)
+	ProgressWaiting                             // the app has not fetched the request
+	ProgressConnected                           // the app fetched it: the person is deciding
+	ProgressFinished                            // over; the outcome comes with it
+)
+
+// DisclosureResolver asks the Yivi server about a disclosure now, instead
+// of waiting for its watcher to hear. A call whose code belongs to a proof
+// that is not recorded yet (the app just finished, or the replica that
+// followed it was lost) uses it to settle the proof at once.
+type DisclosureResolver interface {
+	ResolveDisclosure(ctx context.Context, token string) (DisclosureProgress, DisclosureOutcome, error)
+}

@@ -3,6 +3,7 @@ package veilig
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Every service method documents which of these it returns, so
@@ -27,6 +28,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter is, for ERATELIMIT, when a retry can succeed (zero: not
+	// known); the HTTP API sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("veilig: %s: %s", e.Code, e.Message) }
@@ -59,4 +63,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// ErrorRetryAfter returns the RetryAfter of an application error in err's
+// chain, or zero.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

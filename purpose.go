@@ -30,7 +30,7 @@ type Purpose struct {
 
 // Defaults applied by configuration when a purpose leaves them out.
 const (
-	DefaultCodeLength = 8
+	DefaultCodeLength = 10
 	DefaultSessionTTL = 15 * time.Minute
 	DefaultRetention  = 24 * time.Hour
 	MinCodeLength     = 6

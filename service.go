@@ -12,28 +12,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 )
-
-// MissLimits bound how many codes that match nothing are accepted before the
-// telephony API refuses to look codes up at all: per caller number (a keyed
-// hash of it) and over all callers, each within its own window. Guessing a
-// code of 7 random digits is hopeless within these limits.
-type MissLimits struct {
-	PerCaller       int
-	PerCallerWindow time.Duration
-	Overall         int
-	OverallWindow   time.Duration
-}
 
 // Observer is told what happened, for metrics. Every field may be nil.
 type Observer struct {
 	SessionStarted func(purposeID string)
 	Disclosure     func(purposeID string, outcome SessionState)
-	Call           func(result string) // matched, no_match, rate_limited, invalid
-	ContactOpened  func(purposeID string)
+	Call           func(result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid
+	// GuessingAlarm is told when this replica sees the guessing alarm
+	// raised (true) or lowered (false).
+	GuessingAlarm func(raised bool)
+	ContactOpened func(purposeID string)
 }
 
 // ServiceConfig holds what a Service needs.
@@ -60,6 +51,9 @@ type ServiceConfig struct {
 	// without renewal, so about how long a lost replica's disclosures wait
 	// for another replica to take them over. Default 15 s.
 	FollowLease time.Duration
+	// ProofWait bounds how long a call whose code belongs to a proof still
+	// being made waits for it; default DefaultProofWait.
+	ProofWait time.Duration
 }
 
 // Service is the core of Veilig Contact: it starts sessions, judges
@@ -81,6 +75,8 @@ type Service struct {
 	now            Clock
 	log            *slog.Logger
 	obs            Observer
+	proofWait      time.Duration
+	guessing       guessing
 
 	// Following disclosures across replicas: set only when the store
 	// records follows and the Yivi server lets another process follow a
@@ -130,6 +126,10 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	if s.auditRetention <= 0 {
 		s.auditRetention = 366 * 24 * time.Hour
+	}
+	s.proofWait = cfg.ProofWait
+	if s.proofWait <= 0 {
+		s.proofWait = DefaultProofWait
 	}
 	s.replicaID = cfg.ReplicaID
 	if s.replicaID == "" {
@@ -453,121 +453,6 @@ func (s *Service) CancelSession(ctx context.Context, id, token string) error {
 	if sess.YiviToken != "" && (sess.State == StateCreated || sess.State == StateDisclosing) {
 		if err := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), sess.YiviToken); err != nil && ErrorCode(err) != ENOTFOUND {
 			s.log.Warn("cancel yivi session", "session", id, "err", err)
-		}
-	}
-	return nil
-}
-
-var (
-	providerPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	callIDPattern   = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
-	callerPattern   = regexp.MustCompile(`^\+?[0-9]{2,20}$`)
-)
-
-// AnonymousCaller is the caller number to report when the network withheld it.
-const AnonymousCaller = "anonymous"
-
-// Validate reports the first problem with c as EINVALID. The message names
-// the field, never its value.
-func (c IncomingCall) Validate() error {
-	switch {
-	case !providerPattern.MatchString(c.Provider):
-		return Errorf(EINVALID, "provider must be 1-32 lower-case letters, digits or '-'")
-	case !callIDPattern.MatchString(c.CallID):
-		return Errorf(EINVALID, "callId must be 1-128 printable characters without spaces")
-	case c.CallerNumber == "":
-		return Errorf(EINVALID, "callerNumber is required (%q when withheld)", AnonymousCaller)
-	case c.CallerNumber != AnonymousCaller && !callerPattern.MatchString(c.CallerNumber):
-		return Errorf(EINVALID, "callerNumber must be digits with an optional leading '+', or %q", AnonymousCaller)
-	case len(c.Code) > 64:
-		return Errorf(EINVALID, "code is too long")
-	}
-	return nil
-}
-
-// ReportCall matches a call to the session whose code the caller typed.
-// Unknown, used, expired and malformed codes give the same answer
-// (Matched=false) by the same path; a platform that retries a report of a
-// call already matched gets the same match again.
-//
-// Error codes: EINVALID, ERATELIMIT (too many misses: no code is looked up).
-func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, error) {
-	if err := c.Validate(); err != nil {
-		s.observeCall("invalid")
-		return CallMatch{}, err
-	}
-	now := s.now()
-	callerKey := s.callerHash(c.CallerNumber)
-	if err := s.checkMissLimits(ctx, callerKey, now); err != nil {
-		s.observeCall("rate_limited")
-		return CallMatch{}, err
-	}
-	// The caller number is personal data, sealed before it is stored. It is
-	// bound to the call (provider and call id), which is stored in the same
-	// row, so the match and the number are one transaction.
-	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), callerAAD(c.Provider, c.CallID))
-	if err != nil {
-		return CallMatch{}, fmt.Errorf("report call: %w", err)
-	}
-	sess, _, err := s.store.MatchCode(ctx, CodeHash(s.codeKey, c.Code), Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}, now)
-	if code := ErrorCode(err); code == ENOMATCH || code == ECONFLICT {
-		// A platform retrying the report of a call that already matched
-		// (its code is used up, or this call id is taken) gets the same
-		// match again; anything else is a miss.
-		if prev, perr := s.store.SessionByCall(ctx, c.Provider, c.CallID); perr == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
-			s.observeCall("matched")
-			return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
-		} else if perr != nil && ErrorCode(perr) != ENOTFOUND {
-			return CallMatch{}, fmt.Errorf("report call: %w", perr)
-		}
-		if err := s.store.RecordMiss(ctx, callerKey, now); err != nil {
-			return CallMatch{}, fmt.Errorf("report call: %w", err)
-		}
-		s.observeCall("no_match")
-		s.log.Info("call did not match", "provider", c.Provider)
-		return CallMatch{Matched: false}, nil
-	} else if err != nil {
-		return CallMatch{}, fmt.Errorf("report call: %w", err)
-	}
-	s.observeCall("matched")
-	s.log.Info("call matched", "session", sess.ID, "purpose", sess.PurposeID, "provider", c.Provider)
-	return CallMatch{Matched: true, ContactRef: sess.ID, PurposeID: sess.PurposeID}, nil
-}
-
-// callerAAD binds a sealed caller number to the call it came with.
-func callerAAD(provider, callID string) []byte {
-	return []byte("caller\x00" + provider + "\x00" + callID)
-}
-
-func (s *Service) observeCall(result string) {
-	if s.obs.Call != nil {
-		s.obs.Call(result)
-	}
-}
-
-func (s *Service) callerHash(number string) []byte {
-	m := hmac.New(sha256.New, s.callerKey)
-	m.Write([]byte(number))
-	return m.Sum(nil)
-}
-
-func (s *Service) checkMissLimits(ctx context.Context, callerKey []byte, now time.Time) error {
-	if s.limits.PerCaller > 0 {
-		n, err := s.store.CountMisses(ctx, callerKey, now.Add(-s.limits.PerCallerWindow))
-		if err != nil {
-			return fmt.Errorf("count misses: %w", err)
-		}
-		if n >= s.limits.PerCaller {
-			return Errorf(ERATELIMIT, "too many codes that matched nothing from this caller; try again later")
-		}
-	}
-	if s.limits.Overall > 0 {
-		n, err := s.store.CountMisses(ctx, nil, now.Add(-s.limits.OverallWindow))
-		if err != nil {
-			return fmt.Errorf("count misses: %w", err)
-		}
-		if n >= s.limits.Overall {
-			return Errorf(ERATELIMIT, "too many codes that matched nothing; try again later")
 		}
 	}
 	return nil

@@ -108,6 +108,15 @@ type Call struct {
 	SealedCaller Sealed
 }
 
+// Attempt is a caller asking for a code to be looked up (see
+// Store.ReserveAttempt).
+type Attempt struct {
+	CallerKey []byte    // keyed hash of the caller number, or of the call when the number is withheld
+	Since     time.Time // misses before this no longer count
+	Max       int       // refuse when the caller has this many misses since Since; 0: no limit
+	At        time.Time
+}
+
 // SessionFilter selects sessions for lists.
 type SessionFilter struct {
 	States   []SessionState
@@ -150,6 +159,11 @@ type Store interface {
 	// matched, appending the event. ENOMATCH when there is none (unknown,
 	// used and expired codes are indistinguishable).
 	MatchCode(ctx context.Context, codeHash []byte, call Call, at time.Time) (*StoredSession, Event, error)
+	// SessionByCode returns the unexpired session in created, disclosing
+	// or disclosed that holds codeHash; ENOTFOUND. A call whose code
+	// matched nothing uses it to learn whether the code belongs to a
+	// proof still being made.
+	SessionByCode(ctx context.Context, codeHash []byte, at time.Time) (*StoredSession, error)
 	// ExpireSessions moves every session of purposeID in created, disclosing
 	// or disclosed whose ExpiresAt is not after now to expired, clearing
 	// code and personal data and appending events.
@@ -200,6 +214,17 @@ type Store interface {
 	// RememberSignature records a telephony request signature until
 	// expiresAt; ECONFLICT if it was seen before (a replay).
 	RememberSignature(ctx context.Context, sigHash []byte, expiresAt time.Time) error
+	// ReserveAttempt lets a caller have one code looked up, atomically
+	// across replicas: it lists the caller's misses at or after a.Since
+	// and, when there are fewer than a.Max (or a.Max is 0), records a miss
+	// at a.At in advance and returns its id (> 0); otherwise it records
+	// nothing and returns id 0. Concurrent reservations of one caller never
+	// together pass a.Max. The misses are returned oldest first.
+	ReserveAttempt(ctx context.Context, a Attempt) (missID int64, misses []time.Time, err error)
+	// ForgiveMiss deletes a miss recorded in advance, because the code
+	// matched or belonged to a proof still being made. Deleting one that
+	// is gone is no error.
+	ForgiveMiss(ctx context.Context, missID int64) error
 	// RecordMiss records a code that matched nothing, under a keyed hash of
 	// the caller number (never the number itself).
 	RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error

@@ -210,7 +210,7 @@ func Default() Config {
 		Yivi:     Yivi{Mode: "embedded"},
 		Telephony: Telephony{
 			ReplayWindow: 5 * time.Minute, MissPerCaller: 5, MissWindow: 15 * time.Minute,
-			MissOverall: 200, MissOverallWindow: time.Minute,
+			MissOverall: 60, MissOverallWindow: time.Minute,
 			Twilio: Twilio{Retries: 1, GatherTimeout: 5 * time.Second, Language: "nl-NL", Voice: "Polly.Lotte"},
 		},
 		Agents: Agents{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, SecureCookies: true,

@@ -114,7 +114,7 @@ func TestPostgresNeedsSharedSecrets(t *testing.T) {
 
 func TestPurposeDefaults(t *testing.T) {
 	p := Purpose{ID: "x", Labels: map[string]string{"nl": "a", "en": "b"}, Disclose: [][][]string{{{"a.b.c.d"}}}, PhoneNumber: "+31201234567"}.Domain()
-	if p.CodeLength != 8 || p.SessionTTL != 15*time.Minute || p.Channel != "phone" || p.MinAssurance != "substantial" || len(p.Validate()) != 0 {
+	if p.CodeLength != 10 || p.SessionTTL != 15*time.Minute || p.Channel != "phone" || p.MinAssurance != "substantial" || len(p.Validate()) != 0 {
 		t.Fatalf("defaults: %+v %v", p, p.Validate())
 	}
 }

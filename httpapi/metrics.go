@@ -20,6 +20,8 @@ type Metrics struct {
 	opened        *prometheus.CounterVec
 	streams       prometheus.Gauge
 	signatureFail prometheus.Counter
+	alarm         prometheus.Gauge
+	alarms        prometheus.Counter
 }
 
 // NewMetrics registers the metrics with reg (nil: unregistered).
@@ -31,13 +33,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"route", "method", "status"}),
 		sessions:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_sessions_started_total", Help: "Sessions started, by purpose."}, []string{"purpose"}),
 		disclosures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_disclosures_total", Help: "Finished Yivi disclosures by purpose and resulting state."}, []string{"purpose", "state"}),
-		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by result (matched, no_match, rate_limited, invalid)."}, []string{"result"}),
+		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by result (matched, no_match, malformed, proof_pending, rate_limited, invalid)."}, []string{"result"}),
 		opened:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_contacts_opened_total", Help: "Contacts whose attributes an agent opened, by purpose."}, []string{"purpose"}),
 		streams:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "veilig_event_streams", Help: "Open event streams (SSE)."}),
 		signatureFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "veilig_telephony_signature_failures_total", Help: "Telephony requests refused for a bad, old or replayed signature."}),
+		alarm:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "veilig_guessing_alarm", Help: "1 while this replica sees the guessing alarm raised (codes that matched nothing reached telephony.miss_overall), else 0."}),
+		alarms:        prometheus.NewCounter(prometheus.CounterOpts{Name: "veilig_guessing_alarms_total", Help: "Times this replica saw the guessing alarm raised."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.sessions, m.disclosures, m.calls, m.opened, m.streams, m.signatureFail)
+		reg.MustRegister(m.requests, m.sessions, m.disclosures, m.calls, m.opened, m.streams, m.signatureFail, m.alarm, m.alarms)
 	}
 	return m
 }
@@ -49,6 +53,14 @@ func (m *Metrics) Observer() veilig.Observer {
 		Disclosure:     func(p string, s veilig.SessionState) { m.disclosures.WithLabelValues(p, string(s)).Inc() },
 		Call:           func(r string) { m.calls.WithLabelValues(r).Inc() },
 		ContactOpened:  func(p string) { m.opened.WithLabelValues(p).Inc() },
+		GuessingAlarm: func(raised bool) {
+			if raised {
+				m.alarm.Set(1)
+				m.alarms.Inc()
+			} else {
+				m.alarm.Set(0)
+			}
+		},
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/veiligcontact/veilig"
 )
@@ -49,7 +51,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if code == veilig.ERATELIMIT {
-		w.Header().Set("Retry-After", "60")
+		retry := 60
+		if d := veilig.ErrorRetryAfter(err); d > 0 {
+			retry = int((d + time.Second - 1) / time.Second)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
 	var body errorBody
 	body.Error.Code = code

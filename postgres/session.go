@@ -373,3 +373,17 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 	}
 	return res, nil
 }
+
+// SessionByCode returns the live session holding codeHash.
+func (s *Store) SessionByCode(ctx context.Context, codeHash []byte, at time.Time) (*veilig.StoredSession, error) {
+	if len(codeHash) == 0 {
+		return nil, veilig.Errorf(veilig.ENOTFOUND, "no session holds this code")
+	}
+	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE code_hash = $1 AND state = ANY($2) AND expires_at > $3`,
+		codeHash, []string{string(veilig.StateCreated), string(veilig.StateDisclosing), string(veilig.StateDisclosed)}, norm(at)))
+	if err != nil {
+		return nil, wrap("session by code", notFound(err, "session"))
+	}
+	return sess, nil
+}

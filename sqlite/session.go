@@ -366,3 +366,17 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 	}
 	return res, nil
 }
+
+// SessionByCode returns the live session holding codeHash.
+func (s *Store) SessionByCode(ctx context.Context, codeHash []byte, at time.Time) (*veilig.StoredSession, error) {
+	if len(codeHash) == 0 {
+		return nil, veilig.Errorf(veilig.ENOTFOUND, "no session holds this code")
+	}
+	sess, err := scanSession(s.rdb.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE code_hash = ? AND state IN (?, ?, ?) AND expires_at > ?`,
+		codeHash, veilig.StateCreated, veilig.StateDisclosing, veilig.StateDisclosed, millis(norm(at))))
+	if err != nil {
+		return nil, wrap("session by code", notFound(err, "session"))
+	}
+	return sess, nil
+}

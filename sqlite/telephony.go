@@ -46,3 +46,52 @@ func (s *Store) CountMisses(ctx context.Context, callerKey []byte, since time.Ti
 	}
 	return n, nil
 }
+
+// ReserveAttempt counts the caller's misses and records one in advance in
+// one write transaction: writes are serialized, so no other reservation
+// can count in between.
+func (s *Store) ReserveAttempt(ctx context.Context, a veilig.Attempt) (int64, []time.Time, error) {
+	var (
+		id     int64
+		misses []time.Time
+	)
+	err := s.write(ctx, "reserve attempt", func(tx *sql.Tx) ([]veilig.Event, error) {
+		id, misses = 0, nil
+		rows, err := tx.QueryContext(ctx, `SELECT at FROM telephony_misses WHERE caller_key = ? AND at >= ? ORDER BY at, id`,
+			a.CallerKey, millis(a.Since))
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var at int64
+			if err := rows.Scan(&at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			misses = append(misses, fromMillis(at))
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if a.Max > 0 && len(misses) >= a.Max {
+			return nil, nil
+		}
+		return nil, tx.QueryRowContext(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES (?, ?) RETURNING id`,
+			a.CallerKey, millis(a.At)).Scan(&id)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, misses, nil
+}
+
+// ForgiveMiss deletes a miss recorded in advance.
+func (s *Store) ForgiveMiss(ctx context.Context, missID int64) error {
+	return s.write(ctx, "forgive miss", func(tx *sql.Tx) ([]veilig.Event, error) {
+		_, err := tx.ExecContext(ctx, `DELETE FROM telephony_misses WHERE id = ?`, missID)
+		return nil, err
+	})
+}

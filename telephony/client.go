@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,8 @@ type Client struct {
 	Now        veilig.Clock
 }
 
-// defaultHTTPClient bounds a request at 5 s and keeps up to 64 idle
+// defaultHTTPClient bounds a request at 7 s (above DefaultTimeout, which
+// adapters set on the context) and keeps up to 64 idle
 // connections to the listener. Go's default transport keeps 2 per host,
 // so an adapter sending calls concurrently would open and close a
 // connection for nearly every call beyond the second, which costs the
@@ -32,7 +34,7 @@ type Client struct {
 var defaultHTTPClient = func() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Timeout: 5 * time.Second, Transport: t}
+	return &http.Client{Timeout: 7 * time.Second, Transport: t}
 }()
 
 // ReportCall reports a call with the code the caller typed.
@@ -59,6 +61,9 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is the answer's Retry-After (a refused caller: when a
+	// retry would be looked up); zero when it has none.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -99,7 +104,11 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &e)
-		return &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		apiErr := &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			apiErr.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return apiErr
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {

@@ -40,8 +40,10 @@ type Outcome struct {
 func (o Outcome) Matched() bool { return o.Result == ResultMatched }
 
 // DefaultTimeout bounds one call to the core: platforms keep the caller
-// waiting in silence meanwhile (Amazon Connect gives a Lambda 8 s at most).
-const DefaultTimeout = 3 * time.Second
+// waiting in silence meanwhile (Amazon Connect gives a Lambda 8 s at most,
+// Twilio a webhook 15 s). It leaves room for the core to wait up to
+// veilig.DefaultProofWait (4 s) for a proof that is still being recorded.
+const DefaultTimeout = 6 * time.Second
 
 // Match reports call to core and classifies the answer. It never fails: a
 // platform must route the caller either way, so when veilig is down or the

@@ -405,3 +405,21 @@ func (e *Embedded) Stop() {
 		st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "the Yivi server stopped"})
 	}
 }
+
+// ResolveDisclosure reads the session from irmago in this process. The
+// finished session's result is the one irmago also hands the session
+// handler; the service stores whichever comes first.
+func (e *Embedded) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.DisclosureOutcome, error) {
+	res, err := e.srv.GetSessionResult(irma.RequestorToken(token))
+	var unknown *irmaserver.UnknownSessionError
+	if errors.As(err, &unknown) || (err == nil && res == nil) {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+	} else if err != nil {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, fmt.Errorf("yivi: resolve disclosure: %s", scrub(err.Error()))
+	}
+	p := progress(res.Status)
+	if p != veilig.ProgressFinished {
+		return p, veilig.DisclosureOutcome{}, nil
+	}
+	return p, Outcome(res, e.schemes), nil
+}

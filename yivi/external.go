@@ -359,3 +359,42 @@ func parseToken(t string) (string, error) {
 	}
 	return t, nil
 }
+
+// ResolveDisclosure asks the server's status and, for a finished session,
+// its result. Any replica can ask: the server keeps finished results for
+// its session_result_lifetime.
+func (x *External) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.DisclosureOutcome, error) {
+	if _, err := parseToken(token); err != nil {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+	}
+	s, err := x.status(ctx, token)
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+	} else if err != nil {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, fmt.Errorf("yivi: resolve disclosure: %w", err)
+	}
+	p := progress(s)
+	if p != veilig.ProgressFinished {
+		return p, veilig.DisclosureOutcome{}, nil
+	}
+	res, err := x.result(ctx, token)
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+	} else if err != nil {
+		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, fmt.Errorf("yivi: resolve disclosure: %w", err)
+	}
+	return p, Outcome(res, x.schemes), nil
+}
+
+// progress maps a Yivi server status to how far the disclosure is.
+func progress(s irma.ServerStatus) veilig.DisclosureProgress {
+	switch s {
+	case irma.ServerStatusInitialized, irma.ServerStatusPairing:
+		return veilig.ProgressWaiting
+	case irma.ServerStatusConnected:
+		return veilig.ProgressConnected
+	case irma.ServerStatusDone, irma.ServerStatusCancelled, irma.ServerStatusTimeout:
+		return veilig.ProgressFinished
+	}
+	return veilig.ProgressUnknown
+}

@@ -177,6 +177,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range veilig.GuessingWarnings(purposes, veilig.MissLimits{
+		PerCaller: cfg.Telephony.MissPerCaller, Overall: cfg.Telephony.MissOverall,
+	}) {
+		log.Warn(w)
+	}
 	if a.auth, err = agentauth.New(a.store, cfg.Agents.SessionIdle, cfg.Agents.SessionMax, cfg.Agents.LoginPerMinute, clock); err != nil {
 		return nil, err
 	}

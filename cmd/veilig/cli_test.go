@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,13 +92,19 @@ func TestConfigurationProblemsStopServe(t *testing.T) {
 // Prometheus metrics that count what happened, without personal data.
 func TestHealthAndMetrics(t *testing.T) {
 	ta := startApp(t, "sqlite:"+t.TempDir()+"/veilig.db", nil)
-	if m, err := ta.call("12345674", "+31611112222", "h1"); err != nil || m.Matched {
-		t.Fatalf("call: %+v %v", m, err)
+	// A code with a wrong check digit is not looked up; a well-formed one is.
+	for i, code := range []string{"12345674", "0000000000"} {
+		if m, err := ta.call(code, "+31611112222", "h"+strconv.Itoa(i)); err != nil || m.Matched {
+			t.Fatalf("call: %+v %v", m, err)
+		}
 	}
-	for path, want := range map[string]string{
-		"/healthz": `"ok"`, "/readyz": `"ready"`,
-		"/metrics": `veilig_calls_total{result="no_match"} 1`,
+	for _, c := range []struct{ path, want string }{
+		{"/healthz", `"ok"`}, {"/readyz", `"ready"`},
+		{"/metrics", `veilig_calls_total{result="no_match"} 1`},
+		{"/metrics", `veilig_calls_total{result="malformed"} 1`},
+		{"/metrics", "veilig_guessing_alarm 0"},
 	} {
+		path, want := c.path, c.want
 		resp, err := http.Get(ta.internalURL() + path)
 		if err != nil {
 			t.Fatal(err)

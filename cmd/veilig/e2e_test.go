@@ -184,7 +184,7 @@ func TestVerifiedPhoneContact(t *testing.T) {
 			if fr.Authorization == "" || fr.MinProtocolVersion == "" {
 				t.Fatalf("frontendRequest %s", s.FrontendRequest)
 			}
-			if len(s.Dial.Code) != 8 || !veilig.CodeWellFormed(s.Dial.Code) || s.Dial.Number != demoPhoneNumber {
+			if len(s.Dial.Code) != veilig.DefaultCodeLength || !veilig.CodeWellFormed(s.Dial.Code) || s.Dial.Number != demoPhoneNumber {
 				t.Fatalf("dial %+v", s.Dial)
 			}
 

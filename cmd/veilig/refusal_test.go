@@ -51,6 +51,14 @@ func (ta *testApp) call(code, caller, callID string) (veilig.CallMatch, error) {
 	return ta.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: code, CallerNumber: caller, Provider: "asterisk", CallID: callID})
 }
 
+func retryAfter(err error) time.Duration {
+	var e *telephony.APIError
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
 func apiCode(err error) string {
 	var e *telephony.APIError
 	if errors.As(err, &e) {
@@ -212,14 +220,26 @@ func TestRefusals(t *testing.T) {
 	t.Run("too many misses", func(t *testing.T) {
 		s3 := ta.startSession("demo")
 		ta.disclose(w, s3)
+		// A mistyped check digit is not looked up and costs no attempt.
+		for i := range 8 {
+			if m, err := ta.call(wrongCode(s3.Dial.Code), "+31677777777", fmt.Sprint("typo", i)); err != nil || m.Matched {
+				t.Fatalf("typo %d: %+v %v", i, m, err)
+			}
+		}
 		for i := range 5 {
-			if m, err := ta.call("1234567"+strconv.Itoa(i), "+31677777777", fmt.Sprint("t", i)); err != nil || m.Matched {
+			if m, err := ta.call(wellFormedCode(1000+i), "+31677777777", fmt.Sprint("t", i)); err != nil || m.Matched {
 				t.Fatalf("miss %d: %+v %v", i, m, err)
 			}
 		}
-		// Limited: even the right code is not looked up for this caller...
-		if _, err := ta.call(s3.Dial.Code, "+31677777777", "t9"); apiCode(err) != "429 rate_limited" {
+		// Limited: even the right code is not looked up for this caller,
+		// and Retry-After says when the first miss leaves the 15 minutes.
+		ta.clock.Advance(time.Minute)
+		_, err := ta.call(s3.Dial.Code, "+31677777777", "t9")
+		if apiCode(err) != "429 rate_limited" {
 			t.Fatalf("sixth attempt: %v", err)
+		}
+		if ra := retryAfter(err); ra != 14*time.Minute {
+			t.Errorf("Retry-After %s, want 14m (when the first miss leaves the window)", ra)
 		}
 		ta.waitState(s3, veilig.StateDisclosed)
 		// ...while another caller is not limited.
@@ -227,18 +247,29 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("other caller: %+v %v", m, err)
 		}
 	})
-	t.Run("overall miss limit", func(t *testing.T) {
-		for i := 0; ; i++ {
-			_, err := ta.call("00000000", fmt.Sprintf("+3169%07d", i), fmt.Sprint("o", i))
-			if err != nil {
-				if apiCode(err) != "429 rate_limited" || i < 30 {
-					t.Fatalf("after %d misses from different callers: %v", i, err)
-				}
-				break
+	t.Run("guessing alarm", func(t *testing.T) {
+		// 50 misses a minute raise the alarm (this test's miss_overall);
+		// every caller's first attempt is still looked up.
+		for i := range 60 {
+			if m, err := ta.call(wellFormedCode(2000+i), fmt.Sprintf("+3169%07d", i), fmt.Sprint("o", i)); err != nil || m.Matched {
+				t.Fatalf("miss %d, each from another caller: %+v %v", i, m, err)
 			}
-			if i > 60 {
-				t.Fatal("the overall limit never applied")
-			}
+		}
+		ta.clock.Advance(2 * time.Second) // replicas recount at most once a second
+		// A caller with a recent miss is refused while it lasts, until
+		// the alarm is over at the latest (a minute, if guessing stops).
+		_, err := ta.call(wellFormedCode(2100), "+31690000001", "o-again")
+		if apiCode(err) != "429 rate_limited" {
+			t.Fatalf("second attempt during the alarm: %v", err)
+		}
+		if ra := retryAfter(err); ra != time.Minute {
+			t.Errorf("Retry-After %s during the alarm, want 1m (when it is over if guessing stops)", ra)
+		}
+		// A fresh caller with a valid code matches.
+		s4 := ta.startSession("demo")
+		ta.disclose(w, s4)
+		if m, err := ta.call(s4.Dial.Code, "+31612121212", "o-honest"); err != nil || !m.Matched {
+			t.Fatalf("honest caller during the alarm: %+v %v", m, err)
 		}
 		ta.clock.Advance(2 * time.Minute) // the window passes
 	})

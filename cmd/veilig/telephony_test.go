@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,19 @@ func TestAmazonConnect(t *testing.T) {
 }
 
 // wrongCode is a well-formed code that is not code.
+// wellFormedCode is a code of the default length made from n, with a
+// correct check digit: it is looked up (and matches nothing but a live
+// session, one chance in 10^9 per live session).
+func wellFormedCode(n int) string {
+	prefix := strings.Repeat("0", veilig.DefaultCodeLength-1-len(strconv.Itoa(n))) + strconv.Itoa(n)
+	for d := byte('0'); d <= '9'; d++ {
+		if c := prefix + string(d); veilig.CodeWellFormed(c) {
+			return c
+		}
+	}
+	panic("Damm: no check digit")
+}
+
 func wrongCode(code string) string {
 	b := []byte(code)
 	b[0] = '0' + (b[0]-'0'+1)%10
@@ -327,7 +341,7 @@ func TestTwilio(t *testing.T) {
 		t.Fatalf("voice: %d %s", st, doc)
 	}
 	gather := parseTwiML(t, doc).find("Gather")
-	if gather == nil || gather.attr("numDigits") != "8" || gather.attr("input") != "dtmf" {
+	if gather == nil || gather.attr("numDigits") != strconv.Itoa(veilig.DefaultCodeLength) || gather.attr("input") != "dtmf" {
 		t.Fatalf("voice TwiML: %s", doc)
 	}
 	// A mistyped code, then the right one, each to the action URL given.

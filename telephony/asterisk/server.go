@@ -4,7 +4,7 @@
 //
 // Scripts:
 //
-//	verify[?var=VEILIG_CODE&prompt=<sound>&maxdigits=8&timeout=10000]
+//	verify[?var=VEILIG_CODE&prompt=<sound>&maxdigits=10&timeout=10000]
 //	    reads the digits Read() stored in the channel variable (var,
 //	    default VEILIG_CODE) with GET VARIABLE and blanks it with SET
 //	    VARIABLE, or, when it is empty and a prompt is given, collects them

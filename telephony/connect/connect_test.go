@@ -269,7 +269,7 @@ func TestFromEnv(t *testing.T) {
 		return func(k string) string { return m[k] }
 	}
 	h, err := FromEnv(env())
-	if err != nil || h.Timeout != 3*time.Second {
+	if err != nil || h.Timeout != 6*time.Second {
 		t.Fatalf("%v %+v", err, h)
 	}
 	ca := filepath.Join(t.TempDir(), "ca.pem")

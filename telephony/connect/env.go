@@ -22,7 +22,7 @@ const (
 	// EnvSecret is veilig's telephony.secret: base64 of at least 32 bytes.
 	EnvSecret = "VEILIG_TELEPHONY_SECRET"
 	// EnvTimeout bounds each call to veilig (a Go duration, 100ms to 7s;
-	// default 3s).
+	// default 6s).
 	EnvTimeout = "VEILIG_TELEPHONY_TIMEOUT"
 	// EnvCAFile is an optional PEM file (packaged with the function) of the
 	// CA that signed the internal listener's certificate.

@@ -1,0 +1,129 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// testReserveAttempt checks the per-caller limit: reservations count as
+// misses until forgiven, the window and the limit are respected, and
+// callers are kept apart.
+func testReserveAttempt(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	k1, k2 := randomBytes(32), randomBytes(32)
+	reserve := func(key []byte, at time.Time, max int) (int64, []time.Time) {
+		t.Helper()
+		id, misses, err := st.ReserveAttempt(ctx, veilig.Attempt{CallerKey: key, Since: at.Add(-15 * time.Minute), Max: max, At: at})
+		if err != nil {
+			t.Fatalf("ReserveAttempt: %v", err)
+		}
+		return id, misses
+	}
+	var ids []int64
+	for i := range 3 {
+		id, misses := reserve(k1, base.Add(time.Duration(i)*time.Minute), 3)
+		if id <= 0 || len(misses) != i {
+			t.Fatalf("reservation %d = %d with %d misses; want an id and %d misses", i, id, len(misses), i)
+		}
+		ids = append(ids, id)
+	}
+	if slices.Contains(ids[1:], ids[0]) || ids[1] == ids[2] {
+		t.Errorf("reservation ids repeat: %v", ids)
+	}
+	// The limit is reached: nothing recorded, the misses oldest first.
+	id, misses := reserve(k1, base.Add(3*time.Minute), 3)
+	if id != 0 || len(misses) != 3 {
+		t.Fatalf("reservation over the limit = %d with %d misses; want 0 and 3", id, len(misses))
+	}
+	for i, m := range misses {
+		sameTime(t, "miss time", m, base.Add(time.Duration(i)*time.Minute))
+	}
+	if n, _ := st.CountMisses(ctx, k1, time.Time{}); n != 3 {
+		t.Errorf("a refused reservation recorded a miss: %d misses, want 3", n)
+	}
+	// Another caller is not affected; no limit (0) always reserves.
+	if id, _ := reserve(k2, base.Add(3*time.Minute), 1); id <= 0 {
+		t.Errorf("another caller's first reservation was refused")
+	}
+	if id, misses := reserve(k1, base.Add(3*time.Minute), 0); id <= 0 || len(misses) != 3 {
+		t.Errorf("a reservation without a limit = %d with %d misses", id, len(misses))
+	}
+	// Forgiving one makes room; forgiving it again is no error.
+	for range 2 {
+		if err := st.ForgiveMiss(ctx, ids[1]); err != nil {
+			t.Fatalf("ForgiveMiss: %v", err)
+		}
+	}
+	if n, _ := st.CountMisses(ctx, k1, time.Time{}); n != 3 {
+		t.Errorf("after forgiving one of four: %d misses, want 3", n)
+	}
+	// Misses leave the window: 16 minutes after the first, it no longer counts.
+	if id, misses := reserve(k1, base.Add(16*time.Minute), 3); id <= 0 || len(misses) != 2 {
+		t.Errorf("reservation after the first miss left the window = %d with %d misses; want an id and 2", id, len(misses))
+	}
+}
+
+// testReserveAttemptConcurrent has many reservations of one caller race:
+// together they must never pass the limit (the check and the record are
+// one atomic step), while another caller's reservations all pass. Races
+// are rare per round (a pool has few connections), so there are many.
+func testReserveAttemptConcurrent(t *testing.T, st veilig.Store) {
+	const rounds, n, limit = 10, 40, 5
+	at := base.Add(time.Hour)
+	for round := range rounds {
+		key, other := randomBytes(32), randomBytes(32)
+		errs := concurrently(t, n, "reservations", func(i int) error {
+			a := veilig.Attempt{CallerKey: key, Since: at.Add(-time.Minute), Max: limit, At: at}
+			if i%2 == 1 {
+				a.CallerKey, a.Max = other, 0
+			}
+			_, _, err := st.ReserveAttempt(t.Context(), a)
+			return err
+		})
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("ReserveAttempt: %v", err)
+			}
+		}
+		if got, _ := st.CountMisses(t.Context(), key, time.Time{}); got != limit {
+			t.Fatalf("round %d: %d concurrent reservations of one caller recorded %d misses; the limit is %d", round, n/2, got, limit)
+		}
+		if got, _ := st.CountMisses(t.Context(), other, time.Time{}); got != n/2 {
+			t.Fatalf("round %d: the unlimited caller recorded %d misses, want %d", round, got, n/2)
+		}
+	}
+}
+
+// testSessionByCode checks that the live session holding a code is found
+// whatever its proof's progress, and nothing else is.
+func testSessionByCode(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	c := create(t, st, "p1", base)
+	at := base.Add(time.Minute)
+	if s, err := st.SessionByCode(ctx, c.code, at); err != nil || s.ID != c.ID || s.State != veilig.StateCreated {
+		t.Fatalf("SessionByCode of a created session = %+v, %v", s, err)
+	}
+	transition(t, st, veilig.Transition{
+		SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateDisclosing,
+		Event: string(veilig.StateDisclosing), At: at,
+	})
+	if s, err := st.SessionByCode(ctx, c.code, at); err != nil || s.State != veilig.StateDisclosing {
+		t.Fatalf("SessionByCode of a disclosing session = %+v, %v", s, err)
+	}
+	_, err := st.SessionByCode(ctx, c.code, base.Add(ttl))
+	wantCode(t, "SessionByCode after the session expired", err, veilig.ENOTFOUND)
+	_, err = st.SessionByCode(ctx, randomBytes(32), at)
+	wantCode(t, "SessionByCode of an unknown code", err, veilig.ENOTFOUND)
+	_, err = st.SessionByCode(ctx, nil, at)
+	wantCode(t, "SessionByCode of no code", err, veilig.ENOTFOUND)
+
+	disclose(t, st, c.ID, at)
+	if _, _, err := st.MatchCode(ctx, c.code, newCall(), at); err != nil {
+		t.Fatalf("MatchCode: %v", err)
+	}
+	_, err = st.SessionByCode(ctx, c.code, at)
+	wantCode(t, "SessionByCode of a used code", err, veilig.ENOTFOUND)
+}
