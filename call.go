@@ -244,7 +244,8 @@ func (s *Service) awaitProof(ctx context.Context, sess *StoredSession) proofStat
 		if !connected {
 			return proofNotStarted
 		}
-		if !time.Now().Add(proofPoll).Before(deadline) || !sleepCtx(ctx, proofPoll) {
+		left := time.Until(deadline)
+		if left <= 0 || !sleepCtx(ctx, min(proofPoll, left)) {
 			return proofBeingMade
 		}
 	}
@@ -284,12 +285,13 @@ func (s *Service) attemptKey(c IncomingCall) []byte {
 // them have, or the alarm is over (at the latest one OverallWindow from
 // now, unless guessing goes on) and the ordinary limit lets them through.
 func (s *Service) retryAfter(now time.Time, misses []time.Time, window time.Duration, alarm bool) time.Duration {
-	// freeAt is when fewer than limit misses remain in the window.
+	// freeAt is when fewer than limit misses remain in the window: just
+	// after the miss that must go has been in it for a whole window.
 	freeAt := func(limit int) time.Time {
 		if limit <= 0 || len(misses) < limit {
 			return now
 		}
-		return misses[len(misses)-limit].Add(window)
+		return misses[len(misses)-limit].Add(window + time.Millisecond)
 	}
 	at := freeAt(s.limits.PerCaller)
 	if alarm {

@@ -2,6 +2,7 @@ package veilig
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -78,4 +79,26 @@ func FuzzCodeWellFormed(f *testing.F) {
 			t.Fatal("accepted a code with a bad check digit")
 		}
 	})
+}
+
+// TestGuessingGoal: the default code length meets the goal of
+// docs/security.md (10^6 guesses per hit at 1,000 live sessions) and is the
+// shortest that does; shorter codes and limits turned off are warned about.
+func TestGuessingGoal(t *testing.T) {
+	if g := GuessesPerHit(DefaultCodeLength, LiveSessionsAssumed); g < GuessesPerHitGoal {
+		t.Fatalf("default code length %d: %.0f guesses per hit", DefaultCodeLength, g)
+	}
+	if g := GuessesPerHit(DefaultCodeLength-1, LiveSessionsAssumed); g >= GuessesPerHitGoal {
+		t.Fatalf("code length %d would meet the goal too (%.0f): keep the code as short as the goal allows", DefaultCodeLength-1, g)
+	}
+	limits := MissLimits{PerCaller: 5, Overall: 60}
+	ok := &Purpose{ID: "ok", CodeLength: DefaultCodeLength}
+	short := &Purpose{ID: "short", CodeLength: 8}
+	if w := GuessingWarnings([]*Purpose{ok}, limits); len(w) != 0 {
+		t.Errorf("defaults warned: %v", w)
+	}
+	w := GuessingWarnings([]*Purpose{ok, short}, MissLimits{})
+	if len(w) != 3 || !strings.Contains(w[0], `"short"`) || !strings.Contains(w[0], "10000 guesses per hit") {
+		t.Errorf("warnings = %q", w)
+	}
 }

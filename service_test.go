@@ -40,6 +40,15 @@ func (y *scriptedYivi) last() (veilig.DisclosureWatcher, veilig.DisclosureReques
 
 func newTestService(t *testing.T) (*veilig.Service, *sqlite.Store, *scriptedYivi) {
 	t.Helper()
+	y := &scriptedYivi{}
+	svc, st := newServiceWith(t, y, nil)
+	return svc, st, y
+}
+
+// newServiceWith is a service on a fresh SQLite store with y as its Yivi
+// server; mutate may change its configuration.
+func newServiceWith(t *testing.T, y veilig.DisclosureService, mutate func(*veilig.ServiceConfig)) (*veilig.Service, *sqlite.Store) {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), t.TempDir()+"/test.db")
 	if err != nil {
 		t.Fatal(err)
@@ -47,20 +56,24 @@ func newTestService(t *testing.T) (*veilig.Service, *sqlite.Store, *scriptedYivi
 	t.Cleanup(func() { st.Close() })
 	key, _ := keyring.NewKey()
 	kr, _ := keyring.New("k", map[string][]byte{"k": key})
-	y := &scriptedYivi{}
-	svc, err := veilig.NewService(veilig.ServiceConfig{
+	cfg := veilig.ServiceConfig{
 		Store: st, Bus: st, Yivi: y, Sealer: kr, SecretKey: make([]byte, 32),
 		Purposes: []*veilig.Purpose{{
 			ID: "tax", Labels: map[string]string{"nl": "Belasting", "en": "Tax"},
 			Disclose: [][][]string{{{"s.i.c.bsn"}}, {{"s.i.c.a"}, {"s.i.c.b"}}},
 			Channel:  veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial,
-			PhoneNumber: "+31201234567", CodeLength: 8, SessionTTL: 15 * time.Minute, Retention: time.Hour,
+			PhoneNumber: "+31201234567", CodeLength: veilig.DefaultCodeLength, SessionTTL: 15 * time.Minute, Retention: time.Hour,
 		}},
-	})
+		MissLimits: veilig.MissLimits{PerCaller: 5, PerCallerWindow: 15 * time.Minute, Overall: 60, OverallWindow: time.Minute},
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	svc, err := veilig.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, st, y
+	return svc, st
 }
 
 func attr(id, status string) veilig.DisclosedAttribute {

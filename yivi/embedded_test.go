@@ -255,3 +255,30 @@ func TestEmbeddedConnectWithin(t *testing.T) {
 		t.Errorf("negative ConnectWithin: %v, want EINVALID", err)
 	}
 }
+
+// TestEmbeddedResolve: asked at any moment, the embedded server says how
+// far a disclosure is, and hands the outcome of a finished one.
+func TestEmbeddedResolve(t *testing.T) {
+	rec := yivitest.NewRecorder()
+	sd, err := emb.StartDisclosure(ctx(t), veilig.DisclosureRequest{
+		Disclose: yivitest.Condiscon, ClientReturnURL: yivitest.ReturnURL,
+	}, rec.Watcher())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := emb.ResolveDisclosure(ctx(t), sd.Token); err != nil || p != veilig.ProgressWaiting {
+		t.Fatalf("before the app connected: %v %v, want waiting", p, err)
+	}
+	if _, err := wal.Disclose(ctx(t), sd.SessionPtr); err != nil {
+		t.Fatal(err)
+	}
+	rec.Outcome(t, 10*time.Second)
+	p, o, err := emb.ResolveDisclosure(ctx(t), sd.Token)
+	if err != nil || p != veilig.ProgressFinished {
+		t.Fatalf("after the disclosure: %v %v, want finished", p, err)
+	}
+	yivitest.CheckDisclosed(t, o, true)
+	if p, _, err := emb.ResolveDisclosure(ctx(t), "no-such-token"); err != nil || p != veilig.ProgressUnknown {
+		t.Errorf("unknown session: %v %v, want unknown", p, err)
+	}
+}

@@ -137,6 +137,10 @@ func (r *Replica) Kill() {
 	<-r.done
 }
 
+// Freeze stops the process (SIGSTOP) without ending it: it holds its
+// connections and follows but does nothing, like a machine that hangs.
+func (r *Replica) Freeze() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+
 // Stop asks the process to shut down (SIGTERM) and waits at most limit.
 func (r *Replica) Stop(limit time.Duration) {
 	_ = r.cmd.Process.Signal(syscall.SIGTERM)

@@ -359,3 +359,34 @@ func TestExternalServerHangs(t *testing.T) {
 		t.Fatalf("after %s: %v", time.Since(start), err)
 	}
 }
+
+// TestExternalResolve: any replica may ask the server how far a
+// disclosure is, and get the outcome of a finished one, whether or not it
+// follows the session.
+func TestExternalResolve(t *testing.T) {
+	x := newExternal(t, requestorToken)
+	other := newExternal(t, requestorToken) // another replica: follows nothing
+	rec := yivitest.NewRecorder()
+	sd, err := x.StartDisclosure(testCtx(t), veilig.DisclosureRequest{
+		Disclose: yivitest.Condiscon, ClientReturnURL: yivitest.ReturnURL,
+	}, rec.Watcher())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := other.ResolveDisclosure(testCtx(t), sd.Token); err != nil || p != veilig.ProgressWaiting {
+		t.Fatalf("before the app connected: %v %v, want waiting", p, err)
+	}
+	if _, err := wal.Disclose(testCtx(t), sd.SessionPtr); err != nil {
+		t.Fatal(err)
+	}
+	p, o, err := other.ResolveDisclosure(testCtx(t), sd.Token)
+	if err != nil || p != veilig.ProgressFinished {
+		t.Fatalf("after the disclosure: %v %v, want finished", p, err)
+	}
+	yivitest.CheckDisclosed(t, o, true)
+	rec.Outcome(t, 10*time.Second)
+	if p, _, err := other.ResolveDisclosure(testCtx(t), "AbCdEfGhIjKlMnOpQrSt"); err != nil || p != veilig.ProgressUnknown {
+		t.Errorf("unknown session: %v %v, want unknown", p, err)
+	}
+	yivitest.CheckNoSecrets(t, logs.String(), sd.Token, requestorToken)
+}

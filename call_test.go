@@ -1,0 +1,145 @@
+package veilig_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+)
+
+// resolvingYivi is a scripted Yivi server that also answers
+// ResolveDisclosure, with whatever progress the test sets.
+type resolvingYivi struct {
+	scriptedYivi
+	mu       sync.Mutex
+	progress func() (veilig.DisclosureProgress, veilig.DisclosureOutcome)
+	asked    int
+}
+
+func (y *resolvingYivi) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.DisclosureOutcome, error) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	y.asked++
+	p, o := y.progress()
+	return p, o, nil
+}
+
+func (y *resolvingYivi) set(f func() (veilig.DisclosureProgress, veilig.DisclosureOutcome)) {
+	y.mu.Lock()
+	y.progress = f
+	y.mu.Unlock()
+}
+
+var validOutcome = veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "PRESENT")}}
+
+// TestCallDuringProof: a call whose code belongs to a session whose proof
+// is not recorded yet is never a miss. Finished at the Yivi server, it
+// matches at once; finishing while the call waits, it matches then; still
+// being decided after the wait, the call is not matched and not counted;
+// a session whose app never fetched the request is like any other miss.
+func TestCallDuringProof(t *testing.T) {
+	cases := []struct {
+		name      string
+		connected bool // the watcher heard the app connect
+		progress  func(since time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome)
+		matched   bool
+		misses    int
+		minWait   time.Duration
+	}{
+		{"finished, not yet told", true, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			return veilig.ProgressFinished, validOutcome
+		}, true, 0, 0},
+		{"finished, connect not heard either", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			return veilig.ProgressFinished, validOutcome
+		}, true, 0, 0},
+		{"finishes while the call waits", true, func(since time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			if since < 600*time.Millisecond {
+				return veilig.ProgressConnected, veilig.DisclosureOutcome{}
+			}
+			return veilig.ProgressFinished, validOutcome
+		}, true, 0, 500 * time.Millisecond},
+		{"still deciding", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			return veilig.ProgressConnected, veilig.DisclosureOutcome{}
+		}, false, 0, time.Second},
+		{"refused in the app meanwhile", true, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			return veilig.ProgressFinished, veilig.DisclosureOutcome{Status: "CANCELLED"}
+		}, false, 1, 0},
+		{"nobody is proving", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			return veilig.ProgressWaiting, veilig.DisclosureOutcome{}
+		}, false, 1, 0},
+		{"unknown to the Yivi server", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+			return veilig.ProgressUnknown, veilig.DisclosureOutcome{}
+		}, false, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			y := &resolvingYivi{}
+			var results []string
+			svc, st := newServiceWith(t, y, func(c *veilig.ServiceConfig) {
+				c.ProofWait = time.Second
+				c.Observer.Call = func(r string) { results = append(results, r) }
+			})
+			ctx := context.Background()
+			started, err := svc.StartSession(ctx, "tax", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.connected {
+				w, _ := y.last()
+				w.Connected()
+			}
+			begin := time.Now()
+			y.set(func() (veilig.DisclosureProgress, veilig.DisclosureOutcome) { return tc.progress(time.Since(begin)) })
+			m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: started.Code, CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
+			took := time.Since(begin)
+			if err != nil || m.Matched != tc.matched {
+				t.Fatalf("call: %+v %v, want matched=%v", m, err, tc.matched)
+			}
+			if took < tc.minWait || took > 3*time.Second {
+				t.Errorf("the call took %s, want at least %s and within the wait", took, tc.minWait)
+			}
+			if n, _ := st.CountMisses(ctx, nil, time.Time{}); n != tc.misses {
+				t.Errorf("%d misses recorded, want %d (results %v)", n, tc.misses, results)
+			}
+			if tc.matched {
+				s, _ := st.Session(ctx, started.SessionID)
+				if s.State != veilig.StateMatched || s.SealedDisclosure.IsZero() {
+					t.Errorf("session %s, disclosure stored %v", s.State, !s.SealedDisclosure.IsZero())
+				}
+			}
+		})
+	}
+}
+
+// TestRetryAfter: a refused caller is told when a retry is looked up.
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	svc, _ := newServiceWith(t, &scriptedYivi{}, func(c *veilig.ServiceConfig) { c.Clock = clock })
+	ctx := context.Background()
+	call := func(caller, id string) error {
+		_, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: "0000000000", CallerNumber: caller, Provider: "test", CallID: id})
+		return err
+	}
+	for i := range 5 {
+		if err := call("+31600000001", "a"+string(rune('0'+i))); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+	}
+	// Misses at 0..4 minutes, now at 5: the first leaves right after 15.
+	err := call("+31600000001", "a9")
+	if want := 10*time.Minute + time.Second; veilig.ErrorCode(err) != veilig.ERATELIMIT || veilig.ErrorRetryAfter(err) != want {
+		t.Fatalf("refused: %v, Retry-After %s; want %s", err, veilig.ErrorRetryAfter(err), want)
+	}
+	now = now.Add(10*time.Minute - time.Millisecond)
+	if err := call("+31600000001", "a10"); veilig.ErrorCode(err) != veilig.ERATELIMIT {
+		t.Fatalf("before the first miss left: %v", err)
+	}
+	now = now.Add(time.Second + time.Millisecond)
+	if err := call("+31600000001", "a11"); err != nil {
+		t.Fatalf("at Retry-After: %v", err)
+	}
+}
