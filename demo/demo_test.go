@@ -375,6 +375,43 @@ func TestPhone(t *testing.T) {
 	}
 }
 
+// TestIcon: every demo page names an icon the demo serves, so a browser
+// asks for no /favicon.ico (which would be a 404).
+func TestIcon(t *testing.T) {
+	d, err := New(Config{PublicURL: "http://127.0.0.1:8080", Telephony: &telephony.Client{BaseURL: "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for p, h := range d.Routes() {
+		mux.Handle(p, h)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	icon := regexp.MustCompile(`<link rel="icon" href="([^"]+)" type="image/svg\+xml">`)
+	for _, page := range []string{"/demo", "/demo/wallet", "/demo/phone"} {
+		resp, err := http.Get(srv.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := icon.FindSubmatch(body)
+		if resp.StatusCode != 200 || m == nil {
+			t.Fatalf("%s: %d, links no SVG icon", page, resp.StatusCode)
+		}
+		resp, err = http.Get(srv.URL + string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(svg, []byte("<svg ")) {
+			t.Fatalf("%s: icon %s: %d %s", page, m[1], resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
 // TestWallet: the demo wallet is issued the demo credentials in a real
 // issuance session and discloses them, with irmago's real client, in a
 // session the embedded server started; the page gets what the Yivi app
