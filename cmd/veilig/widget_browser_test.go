@@ -106,3 +106,10 @@ func TestWidgetInBrowser(t *testing.T) {
 		"SITE_URL": site,
 	}, 4*time.Minute)
 }
+
+// TestWidgetCodeGroups: how the widget groups a code of any length for the
+// eye (web/widget/test/code.test.mjs; no browser needed, but the same
+// setup).
+func TestWidgetCodeGroups(t *testing.T) {
+	runNode(t, "widget", "test/code.test.mjs", nil, time.Minute)
+}

@@ -130,5 +130,5 @@ hangup.addEventListener('click', async () => {
 const info = await infoReady;
 if (info) {
   if (!caller.value) caller.value = info.callerNumber;
-  if (info.phoneNumbers.length) dial.placeholder = `${info.phoneNumbers[0]},12345678`;
+  if (info.phoneNumbers.length) dial.placeholder = `${info.phoneNumbers[0]},1234567890`;
 }

@@ -2,6 +2,7 @@ import { YiviCore } from '@privacybydesign/yivi-core';
 import { YiviClient, userAgent } from '@privacybydesign/yivi-client';
 import YiviWeb from '@privacybydesign/yivi-web';
 
+import { codeGroups, spokenCode } from './code.js';
 import { StatusStream, isTerminal } from './stream.js';
 import { language, text } from './texts.js';
 
@@ -120,6 +121,7 @@ export class Widget {
     this.el.retry.textContent = this.t('retry');
 
     this.el.close.addEventListener('click', () => this.close());
+    this.el.code.addEventListener('copy', (e) => this._copyCode(e));
     this.el.cancel.addEventListener('click', () => this.cancel());
     this.el.retry.addEventListener('click', () => this._restart());
     // yivi-web's links (cancel, retry, back, show QR) are <a> without href,
@@ -395,9 +397,22 @@ export class Widget {
     const el = this.el;
     el.number.textContent = d.number;
     el.number.href = `tel:${d.number}`;
-    el.code.textContent = d.code.replace(/(\d{4})(?=\d)/g, '$1 ');
-    // Screen readers read the code digit by digit.
-    el.code.setAttribute('aria-label', d.code.split('').join(' '));
+    // The eye gets the code in groups of three and four digits, spaced by
+    // the stylesheet (no space characters, so a copy holds the plain
+    // digits); screen readers get the digits one by one from hidden text.
+    const shown = document.createElement('span');
+    shown.className = 'vc-code-groups';
+    shown.setAttribute('aria-hidden', 'true');
+    for (const g of codeGroups(d.code)) {
+      const span = document.createElement('span');
+      span.className = 'vc-code-group';
+      span.textContent = g;
+      shown.append(span);
+    }
+    const spoken = document.createElement('span');
+    spoken.className = 'vc-visually-hidden vc-code-spoken';
+    spoken.textContent = spokenCode(d.code);
+    el.code.replaceChildren(shown, spoken);
     el.call.href = d.uri;
     const ua = userAgent();
     el.call.hidden = !(ua === 'Android' || ua === 'iOS');
@@ -407,6 +422,21 @@ export class Widget {
       : this.t('dialUntil', {
           time: until.toLocaleTimeString(this.lang === 'nl' ? 'nl-NL' : 'en-GB', { hour: '2-digit', minute: '2-digit' }),
         });
+  }
+
+  // _copyCode puts the plain digits on the clipboard when the selection
+  // lies within the code, without the text for screen readers.
+  _copyCode(e) {
+    const sel = document.getSelection();
+    if (!sel || sel.isCollapsed || !sel.rangeCount || !e.clipboardData) return;
+    const range = sel.getRangeAt(0);
+    if (!this.el.code.contains(range.commonAncestorContainer)) return;
+    const part = range.cloneContents();
+    part.querySelectorAll('.vc-code-spoken').forEach((n) => n.remove());
+    const digits = part.textContent.replace(/\D/g, '');
+    if (!digits) return;
+    e.clipboardData.setData('text/plain', digits);
+    e.preventDefault();
   }
 
   _stopYivi() {
