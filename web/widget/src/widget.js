@@ -19,7 +19,9 @@ const yiviPhases = ['loading', 'scan', 'app', 'pairing', 'disclosing'];
 const cancellable = [...yiviPhases, 'disclosed'];
 const retryable = ['cancelled', 'expired', 'failed', 'unavailable', 'lost'];
 const order = ['loading', 'scan', 'app', 'pairing', 'disclosing', 'disclosed', 'matched', 'answered', 'ended'];
-const stepOf = { disclosed: 1, matched: 2, answered: 2, ended: 2 };
+// The step shown as current; after the call (ended) every step is done and
+// none is current.
+const stepOf = { disclosed: 1, matched: 2, answered: 2, ended: 3 };
 
 let counter = 0;
 
@@ -110,7 +112,11 @@ export class Widget {
     this.el.close.setAttribute('aria-label', this.t('close'));
     this.el.steps.setAttribute('aria-label', this.t('steps'));
     ['stepShare', 'stepCall', 'stepTalk'].forEach((k, i) => {
-      this.el.steps.children[i].textContent = this.t(k);
+      // The step's name, and for screen readers whether it is done (the
+      // eye sees it in the colour).
+      const done = document.createElement('span');
+      done.className = 'vc-visually-hidden vc-step-done';
+      this.el.steps.children[i].replaceChildren(this.t(k), done);
     });
     this.el.dialTitle.textContent = this.t('dialTitle');
     $('.vc-dial-intro').textContent = this.t('dialIntro');
@@ -356,7 +362,9 @@ export class Widget {
     [...el.steps.children].forEach((li, i) => {
       if (i === step) li.setAttribute('aria-current', 'step');
       else li.removeAttribute('aria-current');
-      li.classList.toggle('vc-done', step !== undefined && i < step);
+      const done = step !== undefined && i < step;
+      li.classList.toggle('vc-done', done);
+      li.querySelector('.vc-step-done').textContent = done ? ` (${this.t('stepDone')})` : '';
     });
     el.steps.hidden = step === undefined;
 
