@@ -107,6 +107,14 @@ export async function checkCode(widget, code) {
     return data.getData('text/plain');
   });
   assert.equal(copied, code, 'what a copy of the code holds');
+  // Selected with what is around it, the code is the plain digits too.
+  const around = await widget.locator('.vc-dial-facts').evaluate((el) => {
+    getSelection().selectAllChildren(el);
+    const text = getSelection().toString();
+    getSelection().removeAllRanges();
+    return text;
+  });
+  assert.ok(around.includes(code) && !around.includes(spoken), `selected: ${JSON.stringify(around)}`);
 }
 
 export async function screenshot(page, name) {
