@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/telephony"
 	"github.com/veiligcontact/veilig/yivi"
 	"github.com/veiligcontact/veilig/yivi/demoscheme"
@@ -80,6 +81,12 @@ type Config struct {
 	// PhoneNumbers are the numbers the demo phone network routes to Veilig
 	// Contact (the demo purpose's); other numbers are "not in service".
 	PhoneNumbers []string
+	// CallState tells where the session a call was matched to is now (the
+	// store's session by provider and call id; an error with code
+	// veilig.ENOTFOUND when there is none), so the demo phone hears the
+	// call end when the agent ends the contact. Nil: the demo phone only
+	// knows what it did itself.
+	CallState func(ctx context.Context, provider, callID string) (veilig.SessionState, error)
 	// ConsoleURL is the agent console's path, "" when it is not served.
 	ConsoleURL string
 	// AgentUsername and AgentPasswordFile tell a newcomer how to sign in
@@ -158,6 +165,7 @@ func (d *Demo) Routes() map[string]http.Handler {
 		"POST /demo/api/wallet/credentials":      d.sameSite(d.walletCredentials),
 		"POST /demo/api/wallet/disclose":         d.sameSite(d.walletDisclose),
 		"POST /demo/api/phone/calls":             d.sameSite(d.phoneCall),
+		"GET /demo/api/phone/calls/{id}":         http.HandlerFunc(d.phoneCallState),
 		"POST /demo/api/phone/calls/{id}/hangup": d.sameSite(d.phoneHangup),
 	}
 }

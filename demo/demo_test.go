@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -142,6 +143,7 @@ func setup(t *testing.T) *fixture {
 			WalletDir: filepath.Join(dir, "wallet"), DeveloperMode: true,
 			Telephony:    &telephony.Client{BaseURL: tel.URL, Secret: f.carrier.secret},
 			PhoneNumbers: []string{"+31850000000"},
+			CallState:    fakeCallState,
 			Logger:       log,
 		})
 		if err != nil {
@@ -161,6 +163,24 @@ func setup(t *testing.T) *fixture {
 }
 
 var testDir string
+
+// callStates is what the fixture's store says of the demo phone's calls:
+// call id → veilig.SessionState, or an error.
+var callStates sync.Map
+
+func fakeCallState(_ context.Context, provider, callID string) (veilig.SessionState, error) {
+	if provider != Provider {
+		return "", veilig.Errorf(veilig.EINVALID, "provider %s", provider)
+	}
+	v, ok := callStates.Load(callID)
+	if !ok {
+		return "", veilig.Errorf(veilig.ENOTFOUND, "no session for this call")
+	}
+	if err, ok := v.(error); ok {
+		return "", err
+	}
+	return v.(veilig.SessionState), nil
+}
 
 func TestMain(m *testing.M) {
 	var err error
@@ -372,6 +392,82 @@ func TestPhone(t *testing.T) {
 	}
 	if strings.Contains(logsString(f), goodCode) {
 		t.Fatal("the log holds a code")
+	}
+}
+
+// TestPhoneCallState: the demo phone hears what became of its call: queued,
+// an agent answered, the contact ended (the agent ended it).
+func TestPhoneCallState(t *testing.T) {
+	f := setup(t)
+	st, _, out := f.do(t, "POST", "/demo/api/phone/calls", jsonBody(map[string]string{"dial": "tel:+31850000000," + goodCode}), nil)
+	if st != 200 || out["result"] != "connected" {
+		t.Fatalf("call: %d %v", st, out)
+	}
+	callID := out["callId"].(string)
+	path := "/demo/api/phone/calls/" + callID
+	for _, c := range []struct {
+		state veilig.SessionState
+		heard string
+	}{
+		{veilig.StateMatched, "queued"},
+		{veilig.StateAnswered, "answered"},
+		{veilig.StateEnded, "ended"},
+		{veilig.StateExpired, "ended"},
+	} {
+		callStates.Store(callID, c.state)
+		if st, h, out := f.do(t, "GET", path, "", nil); st != 200 || out["state"] != c.heard || out["callId"] != callID || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d %v", c.state, st, out)
+		}
+	}
+	// A call the store does not know, and one that is no demo call.
+	if st, _, e := f.do(t, "GET", "/demo/api/phone/calls/demo-000000000000", "", nil); st != 404 || e["error"] == nil {
+		t.Errorf("unknown call: %d %v", st, e)
+	}
+	if st, _, _ := f.do(t, "GET", "/demo/api/phone/calls/not-a-demo-call", "", nil); st != 404 {
+		t.Errorf("not a demo call: %d", st)
+	}
+	// The store failing is said, without its words.
+	callStates.Store(callID, errors.New("database is on fire"))
+	if st, _, e := f.do(t, "GET", path, "", nil); st != 503 || strings.Contains(jsonBody(e), "fire") {
+		t.Errorf("store error: %d %v", st, e)
+	}
+	callStates.Delete(callID)
+}
+
+// TestIcon: every demo page names an icon the demo serves, so a browser
+// asks for no /favicon.ico (which would be a 404).
+func TestIcon(t *testing.T) {
+	d, err := New(Config{PublicURL: "http://127.0.0.1:8080", Telephony: &telephony.Client{BaseURL: "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for p, h := range d.Routes() {
+		mux.Handle(p, h)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	icon := regexp.MustCompile(`<link rel="icon" href="([^"]+)" type="image/svg\+xml">`)
+	for _, page := range []string{"/demo", "/demo/wallet", "/demo/phone"} {
+		resp, err := http.Get(srv.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := icon.FindSubmatch(body)
+		if resp.StatusCode != 200 || m == nil {
+			t.Fatalf("%s: %d, links no SVG icon", page, resp.StatusCode)
+		}
+		resp, err = http.Get(srv.URL + string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(svg, []byte("<svg ")) {
+			t.Fatalf("%s: icon %s: %d %s", page, m[1], resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
 	}
 }
 

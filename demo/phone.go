@@ -80,6 +80,37 @@ func (d *Demo) phoneCall(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// phoneCallState tells the demo phone what became of its call, as a caller
+// hears it: "queued" while it waits for an agent, "answered" once an agent
+// has the contact, "ended" when the contact is over (the agent ended it, or
+// the call was hung up). The page asks while the call lasts.
+func (d *Demo) phoneCallState(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !callIDPattern.MatchString(id) || d.cfg.CallState == nil {
+		writeError(w, http.StatusNotFound, "not_found", "no such demo call")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	state, err := d.cfg.CallState(ctx, Provider, id)
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
+		writeError(w, http.StatusNotFound, "not_found", "no such demo call")
+		return
+	} else if err != nil {
+		d.log.Error("demo phone: call state", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the call's state cannot be read now")
+		return
+	}
+	heard := "ended"
+	switch state {
+	case veilig.StateMatched:
+		heard = "queued"
+	case veilig.StateAnswered:
+		heard = "answered"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"callId": id, "state": heard})
+}
+
 // phoneHangup reports that the demo phone hung up.
 func (d *Demo) phoneHangup(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")

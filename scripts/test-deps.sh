@@ -25,9 +25,12 @@ if ! command -v npm >/dev/null 2>&1; then
   as_root apt-get update -qq >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
 fi
+# node_modules older than the lockfile (a package was added since) is
+# installed again.
 for lock in web/*/package-lock.json; do
   dir=$(dirname "$lock")
-  if [ ! -d "$dir/node_modules" ] && grep -q '"node_modules/' "$lock"; then
+  installed="$dir/node_modules/.package-lock.json"
+  if grep -q '"node_modules/' "$lock" && { [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; }; then
     echo "test-deps: npm ci in $dir" >&2
     (cd "$dir" && npm ci --no-audit --no-fund >&2)
   fi

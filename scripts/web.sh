@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every front-end project, web/<project>/package.json, into
 # web/dist/<project>/ (committed, so `go build` needs no Node). Dependencies
-# come from each project's lockfile (npm ci) when node_modules is missing.
+# come from each project's lockfile (npm ci) when node_modules is missing or
+# older than the lockfile.
 # With --check it then fails if the result differs from what is committed:
 # CI's proof that the committed bundles are what the sources and lockfiles
 # build.
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 for pkg in web/*/package.json; do
   dir=$(dirname "$pkg")
   echo "== build $dir"
-  if [ ! -d "$dir/node_modules" ] && grep -q '"node_modules/' "$dir/package-lock.json" 2>/dev/null; then
+  installed="$dir/node_modules/.package-lock.json"
+  if grep -q '"node_modules/' "$dir/package-lock.json" 2>/dev/null && { [ ! -f "$installed" ] || [ "$dir/package-lock.json" -nt "$installed" ]; }; then
     (cd "$dir" && npm ci --no-audit --no-fund)
   fi
   (cd "$dir" && npm run --silent build)

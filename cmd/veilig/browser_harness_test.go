@@ -46,8 +46,10 @@ func requireBrowser(t *testing.T, project string) string {
 		missing("node")
 	}
 	dir, _ := filepath.Abs(filepath.Join("..", "..", "web", project))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		missing("web/" + project + "/node_modules (npm ci)")
+	for _, pkg := range []string{"playwright-core", "axe-core"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
+			missing("web/" + project + "/node_modules/" + pkg + " (npm ci)")
+		}
 	}
 	return dir
 }

@@ -170,9 +170,16 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 		WalletDir: filepath.Join(a.cfg.DataDir, "demo-wallet"),
 		// The Yivi app refuses plain http and servers not in production
 		// mode unless it is in developer mode; so does the demo wallet.
-		DeveloperMode:     !a.cfg.Yivi.Production || strings.HasPrefix(a.publicURL, "http://"),
-		Telephony:         &telephony.Client{BaseURL: a.internalURL(), Secret: a.secrets.telephonySecret, HTTPClient: a.internalClient()},
-		PhoneNumbers:      numbers,
+		DeveloperMode: !a.cfg.Yivi.Production || strings.HasPrefix(a.publicURL, "http://"),
+		Telephony:     &telephony.Client{BaseURL: a.internalURL(), Secret: a.secrets.telephonySecret, HTTPClient: a.internalClient()},
+		PhoneNumbers:  numbers,
+		CallState: func(ctx context.Context, provider, callID string) (veilig.SessionState, error) {
+			st, err := a.store.SessionByCall(ctx, provider, callID)
+			if err != nil {
+				return "", err
+			}
+			return st.State, nil
+		},
 		ConsoleURL:        consoleURL,
 		AgentUsername:     demoAgentUsername,
 		AgentPasswordFile: demoAgentPasswordFile(a.cfg),

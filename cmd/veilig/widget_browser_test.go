@@ -16,7 +16,9 @@ import (
 
 // embedPage is a page of another site that embeds the widget, as
 // docs/widget.md and deploy/widget/example.html say: the script from veilig, a button with data
-// attributes (inline) or the JavaScript API (a modal dialog).
+// attributes (inline) or the JavaScript API (a modal dialog). Its content
+// is in a <main> landmark, as the example's, so that axe judges the
+// widget, not this page.
 var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <html lang="{{.Lang}}">
 <head>
@@ -26,10 +28,12 @@ var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
 <script src="/embed.js" defer></script>
 </head>
 <body data-backend="{{.Backend}}" data-purpose="{{.Purpose}}" data-lang="{{.Lang}}">
+<main>
 <h1>Another site</h1>
 {{if eq .Mode "api"}}<button type="button" id="api">Call us</button>
 {{else}}<button type="button" id="call" data-veilig-contact data-backend="{{.Backend}}" data-purpose="{{.Purpose}}" data-lang="{{.Lang}}" data-element="#slot">Call us</button>
 <div id="slot"></div>{{end}}
+</main>
 </body>
 </html>
 `))
@@ -105,4 +109,11 @@ func TestWidgetInBrowser(t *testing.T) {
 		"BASE_URL": ta.publicURL,
 		"SITE_URL": site,
 	}, 4*time.Minute)
+}
+
+// TestWidgetCodeGroups: how the widget groups a code of any length for the
+// eye (web/widget/test/code.test.mjs; no browser needed, but the same
+// setup).
+func TestWidgetCodeGroups(t *testing.T) {
+	runNode(t, "widget", "test/code.test.mjs", nil, time.Minute)
 }

@@ -24,6 +24,50 @@ if (fragment.get('dial')) dial.value = fragment.get('dial');
 
 const infoReady = api('GET', '/demo/api/info').then(([st, data]) => (st === 200 ? data : null));
 let callId = null;
+let heard = null; // what the caller last heard of the call: queued, answered
+let follow = null; // the timer that asks what became of the call
+
+// followCall asks every second what became of the call, as a caller hears
+// it: an agent answers, and the line goes quiet when the agent ends the
+// contact.
+function followCall(id) {
+  clearTimeout(follow);
+  heard = 'queued';
+  const ask = async () => {
+    if (callId !== id) return;
+    let st = 0;
+    let data = null;
+    try {
+      [st, data] = await api('GET', `/demo/api/phone/calls/${encodeURIComponent(id)}`);
+    } catch {
+      // the server is away for a moment: ask again
+    }
+    if (callId !== id) return;
+    if (st === 404 || (st === 200 && data.state === 'ended')) {
+      callEnded();
+      return;
+    }
+    if (st === 200 && data.state === 'answered' && heard !== 'answered') {
+      heard = 'answered';
+      setStatus(t('answered'));
+    }
+    follow = setTimeout(ask, 1000);
+  };
+  follow = setTimeout(ask, 1000);
+}
+
+// callEnded shows that the other side ended the call.
+function callEnded() {
+  const hadFocus = inCall.contains(document.activeElement);
+  clearTimeout(follow);
+  callId = null;
+  heard = null;
+  setStatus(t('ended'));
+  inCall.hidden = true;
+  agent.hidden = true;
+  form.hidden = false;
+  if (hadFocus) dial.focus();
+}
 
 function setStatus(text, error) {
   status.textContent = text;
@@ -40,6 +84,7 @@ form.addEventListener('submit', async (e) => {
     switch (data.result) {
       case 'connected':
         callId = data.callId;
+        followCall(callId);
         setStatus(t('connected'));
         inCallText.textContent = t('inCallText', { call: data.callId, contact: data.contact });
         inCall.hidden = false;
@@ -73,9 +118,11 @@ hangup.addEventListener('click', async () => {
     else setStatus(t('hungUp'));
   } finally {
     hangup.disabled = false;
+    clearTimeout(follow);
     inCall.hidden = true;
     form.hidden = false;
     callId = null;
+    heard = null;
     dial.focus();
   }
 });
@@ -83,5 +130,5 @@ hangup.addEventListener('click', async () => {
 const info = await infoReady;
 if (info) {
   if (!caller.value) caller.value = info.callerNumber;
-  if (info.phoneNumbers.length) dial.placeholder = `${info.phoneNumbers[0]},12345678`;
+  if (info.phoneNumbers.length) dial.placeholder = `${info.phoneNumbers[0]},1234567890`;
 }

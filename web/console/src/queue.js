@@ -176,7 +176,9 @@ function tick() {
 function renderList() {
   if (!view) return;
   const mine = app.me.agent.id;
-  view.count.textContent = loaded ? `(${contacts.length})` : '';
+  // The count is of the contacts still waiting for an agent; the list also
+  // holds the one this agent has taken, to resume it.
+  view.count.textContent = loaded ? `(${contacts.filter(waitsForAgent).length})` : '';
   if (!loaded) {
     replace(view.list, h('p', { class: 'muted', text: t('loading') }));
     return;
@@ -216,6 +218,11 @@ function renderList() {
       }),
     ),
   );
+}
+
+// waitsForAgent tells whether no agent has taken the contact yet.
+function waitsForAgent(c) {
+  return c.state === 'matched' && !c.takenBy;
 }
 
 function verifiedBadge(c) {

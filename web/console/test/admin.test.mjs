@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { accessibility, answer, launch, page, screenshot, signIn, step } from './helpers.mjs';
+import { accessibility, answer, checkAxe, launch, page, screenshot, signIn, step } from './helpers.mjs';
 
 test('supervisor overview, accounts and audit log', async () => {
   const browser = await launch();
@@ -30,6 +30,7 @@ test('supervisor overview, accounts and audit log', async () => {
     assert.match(page1, /Agent alice/);
     assert.deepEqual(await accessibility(p), [], 'overview accessibility');
     await screenshot(p, 'admin-01-overview');
+    await checkAxe(p, 'the supervisor overview');
 
     // Accounts: create.
     await p.locator('nav a[data-view="accounts"]').click();
@@ -48,6 +49,7 @@ test('supervisor overview, accounts and audit log', async () => {
     assert.match(await bea.textContent(), /Bea Backoffice.*supervisor.*Question about your tax assessment \(demo\).*password.*active/);
     assert.deepEqual(await accessibility(p), [], 'accounts accessibility');
     await screenshot(p, 'admin-02-accounts');
+    await checkAxe(p, 'the accounts');
 
     // Change the role in the dialog, by keyboard.
     await bea.getByRole('button', { name: 'Edit bea' }).click();
@@ -56,6 +58,7 @@ test('supervisor overview, accounts and audit log', async () => {
     await dlg.getByLabel('Role').selectOption('agent');
     await dlg.getByLabel('All subjects').check();
     await screenshot(p, 'admin-03-edit');
+    await checkAxe(p, 'the dialog that edits an account');
     await dlg.getByRole('button', { name: 'Save' }).press('Enter');
     await p.getByRole('status').filter({ hasText: 'Account bea has been changed.' }).waitFor();
     await p.getByRole('row').filter({ hasText: 'Bea Backoffice' }).filter({ hasText: 'All subjects' }).filter({ hasText: 'agent' }).waitFor();
@@ -63,6 +66,7 @@ test('supervisor overview, accounts and audit log', async () => {
     // New password, then disable.
     await bea.getByRole('button', { name: 'New password bea' }).click();
     const pwd = p.getByRole('dialog', { name: 'New password for bea' });
+    await checkAxe(p, 'the dialog that sets a password');
     await pwd.getByLabel('New password').fill('short');
     await pwd.getByRole('button', { name: 'Save' }).click();
     // Too short: the form says so and the dialog stays.
@@ -89,6 +93,7 @@ test('supervisor overview, accounts and audit log', async () => {
     for (const v of ctx.personal) assert.ok(!rowText.includes(v), 'the audit log holds no values');
     assert.deepEqual(await accessibility(p), [], 'audit accessibility');
     await screenshot(p, 'admin-04-audit');
+    await checkAxe(p, 'the audit log');
 
     const download = async (name) => {
       const [dl] = await Promise.all([p.waitForEvent('download'), p.getByRole('link', { name }).click()]);

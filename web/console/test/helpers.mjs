@@ -4,6 +4,7 @@
 // HANDSHAKE_DIR: step(name) says where the script is, answer(name) waits
 // for the Go side. Every wait is bounded.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -143,6 +144,37 @@ export async function accessibility(p) {
     }
     return problems;
   });
+}
+
+// axe-core's own script, put into a page by checkAxe.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// checkAxe runs axe-core over the whole page as it is now, with every rule
+// axe runs by default (WCAG 2.x A and AA and the best practices, such as
+// "all content is in landmarks"), and fails with a readable list of what it
+// found: rule, impact, and the selectors of the elements. The console is
+// served with a strict Content-Security-Policy that requires Trusted Types:
+// a <script> tag (page.addScriptTag) would be refused, so axe's source goes
+// in with page.evaluate, which the DevTools protocol runs apart from the
+// page's policy. The console is checked under the policy it is served with.
+export async function checkAxe(p, where) {
+  if (!(await p.evaluate(() => typeof window.axe === 'object'))) await p.evaluate(axeSource);
+  const violations = await p.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(' '), summary: n.failureSummary || '' })),
+    }));
+  });
+  if (violations.length) throw new Error(`axe: ${violations.length} rule(s) violated on ${where}:\n${formatViolations(violations)}`);
+}
+
+export function formatViolations(violations) {
+  return violations
+    .map((v) => `  ${v.id} (${v.impact}): ${v.help}\n` + v.nodes.map((n) => `    ${n.target}\n      ${n.summary.replace(/\n/g, '\n      ')}`).join('\n'))
+    .join('\n');
 }
 
 // tabTo presses Tab until the focused element matches selector (at most

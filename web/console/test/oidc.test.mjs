@@ -4,7 +4,7 @@
 // knows but who has no console account is told so and stays signed out.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accessibility, BASE, env, launch, page, screenshot, step } from './helpers.mjs';
+import { accessibility, BASE, checkAxe, env, launch, page, screenshot, step } from './helpers.mjs';
 
 async function providerLogin(p, username, password) {
   await p.getByRole('link', { name: 'Sign in with Test IdP' }).click();
@@ -26,6 +26,7 @@ test('sign in with single sign-on', async () => {
     assert.match(await p.locator('.who .user').textContent(), /Olga via SSO/);
     assert.deepEqual(await accessibility(p), []);
     await screenshot(p, 'oidc-02-signed-in');
+    await checkAxe(p, 'the queue after single sign-on');
     await p.locator('nav a[data-view="supervisor"]').click();
     await p.getByRole('heading', { name: 'Overview' }).waitFor();
     await p.locator('.tile[data-tile="online"] .tile-value').filter({ hasText: /[1-9]/ }).waitFor();
@@ -48,6 +49,7 @@ test('a person without a console account is told so', async () => {
     assert.equal(new URL(p.url()).search, '', 'the error code is taken out of the address');
     assert.equal(await p.locator('nav').count(), 0);
     await screenshot(p, 'oidc-04-no-account');
+    await checkAxe(p, 'the sign-in page telling a person without an account');
     // Signing in again works (the provider session is still there).
     await p.getByRole('link', { name: 'Sign in with Test IdP' }).waitFor();
   } finally {

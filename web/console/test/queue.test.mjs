@@ -8,7 +8,7 @@
 // a session that times out signs the console out and forgets everything.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accessibility, answer, BASE, launch, page, screenshot, signIn, step, tabTo } from './helpers.mjs';
+import { accessibility, answer, BASE, checkAxe, launch, page, screenshot, signIn, step, tabTo } from './helpers.mjs';
 
 const pw = (u) => u + '-password-long';
 
@@ -54,6 +54,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     await alice.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
     assert.deepEqual(await accessibility(alice), [], 'sign-in page accessibility');
     await screenshot(alice, '01-signin-wrong-password');
+    await checkAxe(alice, 'the sign-in page with an error');
 
     for (const [p, u] of [[alice, 'alice'], [bob, 'bob'], [carol, 'carol']]) {
       await signIn(p, u, pw(u));
@@ -69,8 +70,10 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     assert.match(await alice.locator('.timer').textContent(), /Signed out in \d+:\d\d without activity/);
     assert.equal(await alice.locator('nav a[data-view="supervisor"]').count(), 0, 'an agent has no supervisor view');
     await screenshot(alice, '02-queue-empty');
+    await checkAxe(alice, 'the empty queue');
     assert.deepEqual(await accessibility(carol), [], 'Dutch queue accessibility');
     await screenshot(carol, '02-queue-dutch');
+    await checkAxe(carol, 'the empty queue in Dutch');
 
     // The Go test now has a person disclose and call.
     step('ready');
@@ -83,6 +86,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     assert.match(text, new RegExp(call1.caller.replace('+', '\\+')));
     assert.match(text, /Verified with Yivi, level substantial/);
     assert.match(await card.locator('.wait').textContent(), /^\d+:\d\d$/);
+    assert.equal(await alice.locator('#queue-h .count').textContent(), '(1)', 'one contact waits');
     assert.deepEqual(await valuesIn(alice, call1.values), [], 'no attribute reaches the page before the contact is taken');
     await bob.locator(`li[data-contact="${call1.contact}"]`).waitFor();
     const alerted = await bob.evaluate(() => window.__alerts);
@@ -91,6 +95,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     assert.equal(await alice.evaluate(() => localStorage.getItem('veilig.console.sound')), null, 'alerts are opt-in');
     assert.deepEqual(await accessibility(alice), [], 'queue accessibility');
     await screenshot(alice, '03-contact-waiting');
+    await checkAxe(alice, 'the queue with a waiting contact');
 
     // Taken by keyboard.
     await tabTo(alice, `li[data-contact="${call1.contact}"] button.take`);
@@ -98,6 +103,9 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     const panel = alice.locator('section.contact');
     await panel.locator('table.attributes').waitFor();
     assert.equal(await alice.evaluate(() => document.activeElement.id), 'contact-h', 'focus moves to the contact');
+    // The taken contact stays in the list (to resume it) but waits no more.
+    await alice.locator('#queue-h .count').filter({ hasText: '(0)' }).waitFor();
+    assert.match(await card.textContent(), /with you/);
     const rows = await panel.locator('tbody tr').evaluateAll((trs) =>
       trs.map((tr) => ({
         id: tr.dataset.attribute,
@@ -120,6 +128,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     assert.match(panelText, /Attributes shared at.*\d/);
     assert.deepEqual(await accessibility(alice), [], 'open contact accessibility');
     await screenshot(alice, '04-contact-open');
+    await checkAxe(alice, 'an open contact');
 
     // The second agent saw it wait, now sees it gone, and never its attributes.
     await bob.locator(`li[data-contact="${call1.contact}"]`).waitFor({ state: 'detached' });
@@ -136,6 +145,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     await alice.getByText('Nobody is waiting.').waitFor();
     assert.deepEqual(await valuesIn(alice, [...call1.values, call1.caller]), [], 'nothing is left after the end');
     await screenshot(alice, '06-contact-ended');
+    await checkAxe(alice, 'the queue after ending the contact');
     step('ended');
     await answer('ended');
 
@@ -149,6 +159,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     assert.equal(await panel.locator('table.attributes').count(), 0);
     assert.deepEqual(await valuesIn(alice, call2.values), [], 'nothing is left after the hang-up');
     await screenshot(alice, '07-hung-up');
+    await checkAxe(alice, 'the queue after the caller hung up');
 
     // The session times out: the next thing the console does signs it out.
     for (const p of [alice, bob, carol]) assert.deepEqual(p.problems, [], 'no errors in the console');
@@ -166,6 +177,7 @@ test('live queue, take, attributes, end, hang-up, second agent, timeout', async 
     await alice.getByText('Your session has ended.', { exact: false }).waitFor({ timeout: 20_000 });
     assert.equal(await alice.locator('nav').count(), 0);
     await screenshot(alice, '08-session-expired');
+    await checkAxe(alice, 'the sign-in page after the session expired');
     const status = await alice.evaluate(async () => (await fetch('/api/v1/agent/contacts')).status);
     assert.equal(status, 401, 'the server agrees the session is over');
     step('done');
@@ -183,6 +195,7 @@ test('the console is Dutch and English', async () => {
     await p.getByRole('button', { name: 'Schakel naar Nederlands' }).click();
     await p.getByRole('heading', { name: 'Aanmelden voor medewerkers' }).waitFor();
     assert.equal(await p.locator('html').getAttribute('lang'), 'nl');
+    await checkAxe(p, 'the sign-in page in Dutch');
     await p.reload();
     await p.getByRole('heading', { name: 'Aanmelden voor medewerkers' }).waitFor(); // the choice is kept
     assert.deepEqual(p.problems, []);

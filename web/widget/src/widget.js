@@ -2,6 +2,7 @@ import { YiviCore } from '@privacybydesign/yivi-core';
 import { YiviClient, userAgent } from '@privacybydesign/yivi-client';
 import YiviWeb from '@privacybydesign/yivi-web';
 
+import { codeGroups, spokenCode } from './code.js';
 import { StatusStream, isTerminal } from './stream.js';
 import { language, text } from './texts.js';
 
@@ -18,7 +19,9 @@ const yiviPhases = ['loading', 'scan', 'app', 'pairing', 'disclosing'];
 const cancellable = [...yiviPhases, 'disclosed'];
 const retryable = ['cancelled', 'expired', 'failed', 'unavailable', 'lost'];
 const order = ['loading', 'scan', 'app', 'pairing', 'disclosing', 'disclosed', 'matched', 'answered', 'ended'];
-const stepOf = { disclosed: 1, matched: 2, answered: 2, ended: 2 };
+// The step shown as current; after the call (ended) every step is done and
+// none is current.
+const stepOf = { disclosed: 1, matched: 2, answered: 2, ended: 3 };
 
 let counter = 0;
 
@@ -109,7 +112,11 @@ export class Widget {
     this.el.close.setAttribute('aria-label', this.t('close'));
     this.el.steps.setAttribute('aria-label', this.t('steps'));
     ['stepShare', 'stepCall', 'stepTalk'].forEach((k, i) => {
-      this.el.steps.children[i].textContent = this.t(k);
+      // The step's name, and for screen readers whether it is done (the
+      // eye sees it in the colour).
+      const done = document.createElement('span');
+      done.className = 'vc-visually-hidden vc-step-done';
+      this.el.steps.children[i].replaceChildren(this.t(k), done);
     });
     this.el.dialTitle.textContent = this.t('dialTitle');
     $('.vc-dial-intro').textContent = this.t('dialIntro');
@@ -120,6 +127,7 @@ export class Widget {
     this.el.retry.textContent = this.t('retry');
 
     this.el.close.addEventListener('click', () => this.close());
+    this.el.code.addEventListener('copy', (e) => this._copyCode(e));
     this.el.cancel.addEventListener('click', () => this.cancel());
     this.el.retry.addEventListener('click', () => this._restart());
     // yivi-web's links (cancel, retry, back, show QR) are <a> without href,
@@ -354,7 +362,9 @@ export class Widget {
     [...el.steps.children].forEach((li, i) => {
       if (i === step) li.setAttribute('aria-current', 'step');
       else li.removeAttribute('aria-current');
-      li.classList.toggle('vc-done', step !== undefined && i < step);
+      const done = step !== undefined && i < step;
+      li.classList.toggle('vc-done', done);
+      li.querySelector('.vc-step-done').textContent = done ? ` (${this.t('stepDone')})` : '';
     });
     el.steps.hidden = step === undefined;
 
@@ -395,9 +405,22 @@ export class Widget {
     const el = this.el;
     el.number.textContent = d.number;
     el.number.href = `tel:${d.number}`;
-    el.code.textContent = d.code.replace(/(\d{4})(?=\d)/g, '$1 ');
-    // Screen readers read the code digit by digit.
-    el.code.setAttribute('aria-label', d.code.split('').join(' '));
+    // The eye gets the code in groups of three and four digits, spaced by
+    // the stylesheet (no space characters, so a copy holds the plain
+    // digits); screen readers get the digits one by one from hidden text.
+    const shown = document.createElement('span');
+    shown.className = 'vc-code-groups';
+    shown.setAttribute('aria-hidden', 'true');
+    for (const g of codeGroups(d.code)) {
+      const span = document.createElement('span');
+      span.className = 'vc-code-group';
+      span.textContent = g;
+      shown.append(span);
+    }
+    const spoken = document.createElement('span');
+    spoken.className = 'vc-visually-hidden vc-code-spoken';
+    spoken.textContent = spokenCode(d.code);
+    el.code.replaceChildren(shown, spoken);
     el.call.href = d.uri;
     const ua = userAgent();
     el.call.hidden = !(ua === 'Android' || ua === 'iOS');
@@ -407,6 +430,21 @@ export class Widget {
       : this.t('dialUntil', {
           time: until.toLocaleTimeString(this.lang === 'nl' ? 'nl-NL' : 'en-GB', { hour: '2-digit', minute: '2-digit' }),
         });
+  }
+
+  // _copyCode puts the plain digits on the clipboard when the selection
+  // lies within the code, without the text for screen readers.
+  _copyCode(e) {
+    const sel = document.getSelection();
+    if (!sel || sel.isCollapsed || !sel.rangeCount || !e.clipboardData) return;
+    const range = sel.getRangeAt(0);
+    if (!this.el.code.contains(range.commonAncestorContainer)) return;
+    const part = range.cloneContents();
+    part.querySelectorAll('.vc-code-spoken').forEach((n) => n.remove());
+    const digits = part.textContent.replace(/\D/g, '');
+    if (!digits) return;
+    e.clipboardData.setData('text/plain', digits);
+    e.preventDefault();
   }
 
   _stopYivi() {

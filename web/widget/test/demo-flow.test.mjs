@@ -8,7 +8,7 @@
 // BASE_URL (veilig's public listener, demo mode) and an agent account.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, watch, screenshot, contrast, env, widgetText } from './browser.mjs';
+import { open, watch, screenshot, contrast, env, widgetText, checkAxe, checkIcon, checkCode, phoneText } from './browser.mjs';
 
 const base = env('BASE_URL');
 const agentUser = env('AGENT_USERNAME');
@@ -47,7 +47,7 @@ async function agentApi(page, steps) {
 }
 
 for (const lang of ['nl', 'en']) {
-  test(`the whole demo flow (${lang})`, { timeout: 120000 }, async () => {
+  test(`the whole demo flow (${lang})`, { timeout: 180000 }, async () => {
     const T = widgetText[lang];
     const problems = [];
     const started = Date.now();
@@ -63,6 +63,8 @@ for (const lang of ['nl', 'en']) {
     await site.goto(`${base}/demo?lang=${lang}`);
     assert.equal(await site.locator('html').getAttribute('lang'), lang);
     await screenshot(site, `demo-site-${lang}`);
+    await checkAxe(site, `the demo site (${lang})`);
+    await checkIcon(site);
 
     const callButton = site.locator('button[data-veilig-contact]');
     await callButton.click();
@@ -76,6 +78,7 @@ for (const lang of ['nl', 'en']) {
     assert.ok((await contrast(widget.locator('.vc-title'))) >= 4.5, 'title contrast');
     assert.ok((await contrast(widget.locator('.vc-cancel'))) >= 4.5, 'cancel button contrast');
     await screenshot(site, `widget-qr-${lang}`);
+    await checkAxe(site, `the widget showing the QR code (${lang})`);
     const session = await site.evaluate(() => window.__session);
     assert.ok(session && session.sessionId, 'the widget announced its session');
 
@@ -88,6 +91,8 @@ for (const lang of ['nl', 'en']) {
     await wallet.locator('.demo-only').waitFor();
     assert.match(await wallet.locator('#session').inputValue(), /"irmaqr":"disclosing"/);
     await screenshot(wallet, `wallet-${lang}`);
+    await checkAxe(wallet, `the demo wallet (${lang})`);
+    await checkIcon(wallet);
     await wallet.locator('#disclose-form button[type="submit"]').click();
     await wallet.locator('#result').waitFor({ state: 'visible', timeout: 45000 });
     const tel = (await wallet.locator('#tel').textContent()).trim();
@@ -95,7 +100,12 @@ for (const lang of ['nl', 'en']) {
     assert.ok(m, `the Yivi app would open ${tel}`);
     const [, number, code] = m;
     assert.ok((await wallet.locator('#cards .card').count()) >= 1, 'the wallet shows its cards');
+    // The share button does not touch the result below it.
+    const shareBox = await wallet.locator('#disclose-form button[type="submit"]').boundingBox();
+    const resultBox = await wallet.locator('#result').boundingBox();
+    assert.ok(resultBox.y - (shareBox.y + shareBox.height) >= 16, `${resultBox.y - (shareBox.y + shareBox.height)} px between the share button and the result`);
     await screenshot(wallet, `wallet-disclosed-${lang}`);
+    await checkAxe(wallet, `the demo wallet after sharing (${lang})`);
 
     // 3. The widget now shows what to dial, for phones that cannot open tel:.
     const dial = widget.locator('.vc-dial');
@@ -103,16 +113,20 @@ for (const lang of ['nl', 'en']) {
     assert.equal(await widget.locator('.vc-status').textContent(), T.disclosed);
     assert.equal(await widget.locator('.vc-dial-title').textContent(), T.dialTitle);
     assert.equal(await widget.locator('.vc-number').textContent(), number);
-    assert.equal((await widget.locator('.vc-code').textContent()).replace(/\s/g, ''), code);
-    assert.equal(await widget.locator('.vc-code').getAttribute('aria-label'), code.split('').join(' '));
+    await checkCode(widget, code);
+    // Step 2, calling, is the current one.
+    assert.deepEqual(await widget.locator('.vc-steps li').evaluateAll((lis) => lis.map((li) => li.getAttribute('aria-current'))), [null, 'step', null]);
     assert.ok(await widget.locator('canvas.yivi-web-qr-canvas').isHidden(), 'the QR code is gone');
     await screenshot(site, `widget-dial-${lang}`);
+    await checkAxe(site, `the widget showing the number and code (${lang})`);
 
     // 4. The demo phone dials the number and types the code.
     await wallet.locator('#to-phone').click();
     await wallet.waitForURL(/\/demo\/phone/);
     const phone = wallet;
     assert.equal(await phone.locator('#dial').inputValue(), tel);
+    await checkAxe(phone, `the demo phone (${lang})`);
+    await checkIcon(phone);
     await phone.locator('#call-form button[type="submit"]').click();
     await phone.locator('#in-call').waitFor({ state: 'visible' });
     assert.match(await phone.locator('#in-call-text').textContent(), new RegExp(session.sessionId));
@@ -124,9 +138,11 @@ for (const lang of ['nl', 'en']) {
       assert.match(await phone.locator('#agent pre').textContent(), new RegExp(`/api/v1/agent/contacts/${session.sessionId}/open`));
     }
     await screenshot(phone, `phone-connected-${lang}`);
+    await checkAxe(phone, `the demo phone in the call (${lang})`);
 
     await site.locator('.vc-status', { hasText: T.matched }).waitFor();
     await screenshot(site, `widget-connected-${lang}`);
+    await checkAxe(site, `the widget, connected (${lang})`);
 
     // 5. The agent sees the verified contact, opens it, and ends it.
     const agent = await browser.context.newPage();
@@ -145,14 +161,31 @@ for (const lang of ['nl', 'en']) {
     const attrs = Object.fromEntries(opened.open.body.attributes.map((a) => [a.id.split('.').pop(), a.value]));
     assert.deepEqual(attrs, { bsn: '999999990', fullname: 'Jan de Vries', dateofbirth: '1980-04-01' });
     await site.locator('.vc-status', { hasText: T.answered }).waitFor();
+    await phone.locator('#status', { hasText: phoneText[lang].answered }).waitFor();
+    assert.deepEqual(await widget.locator('.vc-steps li').evaluateAll((lis) => lis.map((li) => li.getAttribute('aria-current'))), [null, null, 'step']);
     await screenshot(site, `widget-answered-${lang}`);
+    await checkAxe(site, `the widget, talking (${lang})`);
 
     const ended = await agentApi(agent, [{ name: 'end', method: 'POST', path: `/api/v1/agent/contacts/${id}/end` }]);
     assert.equal(ended.end.status, 204, JSON.stringify(ended));
     await site.locator('.vc-status', { hasText: T.ended }).waitFor();
     assert.ok(await widget.locator('.vc-dial').isHidden(), 'the code is gone from the page');
     assert.ok(await widget.locator('.vc-cancel').isHidden(), 'nothing left to cancel');
+    // After the call no step is current: all three are done, for the eye
+    // and for screen readers.
+    const steps = await widget.locator('.vc-steps li').evaluateAll((lis) =>
+      lis.map((li) => ({ current: li.getAttribute('aria-current'), done: li.classList.contains('vc-done'), said: li.querySelector('.vc-step-done').textContent })),
+    );
+    assert.deepEqual(steps.map((x) => [x.current, x.done]), [[null, true], [null, true], [null, true]], JSON.stringify(steps));
+    for (const x of steps) assert.equal(x.said, ` (${T.stepDone})`);
     await screenshot(site, `widget-ended-${lang}`);
+    await checkAxe(site, `the widget after the call (${lang})`);
+
+    // The demo phone hears the call end too.
+    await phone.locator('#status', { hasText: phoneText[lang].ended }).waitFor();
+    assert.ok(await phone.locator('#in-call').isHidden(), 'the phone is no longer in the call');
+    await screenshot(phone, `phone-ended-${lang}`);
+    await checkAxe(phone, `the demo phone after the agent ended the call (${lang})`);
 
     console.log(`demo flow (${lang}) took ${((Date.now() - started) / 1000).toFixed(1)} s of browser time`);
     assert.deepEqual(problems, []);

@@ -8,7 +8,7 @@
 // BASE_URL (veilig) and SITE_URL (the embedding site, serving /embed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, watch, screenshot, contrast, env, widgetText } from './browser.mjs';
+import { open, watch, screenshot, contrast, env, widgetText, checkAxe, checkCode } from './browser.mjs';
 
 const base = env('BASE_URL');
 const site = env('SITE_URL');
@@ -63,6 +63,7 @@ for (const lang of ['nl', 'en']) {
     assert.ok(await page.locator('.vc-yivi').isHidden());
     assert.ok((await contrast(error)) >= 4.5, 'error text contrast');
     await screenshot(page, `widget-origin-refused-${lang}`);
+    await checkAxe(page, `the widget refusing another site (${lang})`);
     assert.deepEqual(problems, []);
     await page.close();
   });
@@ -74,6 +75,7 @@ for (const lang of ['nl', 'en']) {
     await error.waitFor({ state: 'visible' });
     assert.equal(await error.textContent(), T.unknownPurpose.replace('{purpose}', 'nope'));
     await screenshot(page, `widget-unknown-purpose-${lang}`);
+    await checkAxe(page, `the widget with an unknown purpose (${lang})`);
     // Closing puts focus back on the button.
     await page.locator('.vc-close').click();
     assert.equal(await page.locator('.vc-widget').count(), 0);
@@ -94,16 +96,18 @@ test('an allowed site: modal dialog, disclosure across origins, Escape cancels',
   assert.equal(await page.evaluate(() => document.activeElement.classList.contains('vc-title')), true, 'focus on the title');
   await page.locator('canvas.yivi-web-qr-canvas').waitFor({ state: 'visible' });
   await screenshot(page, 'widget-modal-qr');
+  await checkAxe(page, 'the modal widget showing the QR code');
   const session = await page.evaluate(() => window.__session);
 
   const disclosed = await discloseWithDemoWallet(session.sessionPtr);
   await page.locator('.vc-dial').waitFor({ state: 'visible' });
-  assert.equal((await page.locator('.vc-code').textContent()).replace(/\s/g, ''), disclosed.code);
+  await checkCode(page.locator('.vc-widget'), disclosed.code);
   assert.equal(await page.locator('.vc-status').textContent(), T.disclosed);
   assert.equal(await page.evaluate(() => document.activeElement.classList.contains('vc-dial-title')), true, 'focus on what to dial');
   assert.ok((await contrast(page.locator('.vc-code'))) >= 4.5, 'code contrast');
   assert.ok((await contrast(page.locator('.vc-number'))) >= 4.5, 'number contrast');
   await screenshot(page, 'widget-modal-dial');
+  await checkAxe(page, 'the modal widget showing the number and code');
   // Yivi's status came through the Yivi server's CORS, ours through the
   // API's: nothing failed on the way.
   const states = await page.evaluate(() => window.__states);
@@ -132,6 +136,7 @@ test('an allowed site: cancel, then start again', { timeout: 120000 }, async () 
   await page.locator('.vc-status', { hasText: T.cancelled }).waitFor();
   assert.ok(await page.locator('.vc-yivi').isHidden());
   await screenshot(page, 'widget-cancelled-en');
+  await checkAxe(page, 'the widget after cancelling');
 
   // A cancelled session's pointer is useless to a wallet now.
   const ptr = await page.evaluate(() => window.__session.sessionPtr);
@@ -178,6 +183,7 @@ test('on a phone: the Yivi app button, then a call button', { timeout: 120000 },
     assert.match(await appLink.getAttribute('href'), /^intent:\/\/qr\/json\//);
     assert.equal(await page.locator('canvas.yivi-web-qr-canvas').count(), 0);
     await screenshot(page, 'widget-phone-app-en');
+    await checkAxe(page, 'the widget on a phone, with the Yivi app button');
 
     const session = await page.evaluate(() => window.__session);
     const disclosed = await discloseWithDemoWallet(session.sessionPtr);
@@ -187,6 +193,7 @@ test('on a phone: the Yivi app button, then a call button', { timeout: 120000 },
     assert.equal(await call.textContent(), 'Call now');
     assert.equal(await page.locator('.vc-status').textContent(), T.disclosed);
     await screenshot(page, 'widget-phone-call-en');
+    await checkAxe(page, 'the widget on a phone, with the call button');
     assert.deepEqual(problems, []);
   } finally {
     await phone.close();
