@@ -118,67 +118,73 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 			RetryAfter: s.retryAfter(now, misses, window, alarm),
 		}
 	}
-	m, isMiss, err := s.lookUp(ctx, c, now)
-	if !isMiss {
-		if ferr := s.store.ForgiveMiss(context.WithoutCancel(ctx), missID); ferr != nil {
-			s.log.Warn("forgive a miss recorded in advance", "err", ferr)
-		}
-	}
-	return m, err
+	return s.lookUp(ctx, c, now, missID)
 }
 
-// lookUp matches the call. isMiss says whether the attempt counts as a
-// miss: false when it matched, failed, or the code belongs to a proof
-// still being made.
-func (s *Service) lookUp(ctx context.Context, c IncomingCall, now time.Time) (m CallMatch, isMiss bool, err error) {
+// lookUp matches the call. The attempt's miss, recorded in advance as
+// missID, stays only when the code matched nothing: a match deletes it in
+// its own transaction, and a retried report, a code whose proof is still
+// being made or a failure forgive it.
+func (s *Service) lookUp(ctx context.Context, c IncomingCall, now time.Time, missID int64) (CallMatch, error) {
+	forgive := func() {
+		if err := s.store.ForgiveMiss(context.WithoutCancel(ctx), missID); err != nil {
+			s.log.Warn("forgive a miss recorded in advance", "err", err)
+		}
+	}
+	fail := func(err error) (CallMatch, error) {
+		forgive()
+		return CallMatch{}, fmt.Errorf("report call: %w", err)
+	}
 	// The caller number is personal data, sealed before it is stored. It is
 	// bound to the call (provider and call id), which is stored in the same
 	// row, so the match and the number are one transaction.
 	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), callerAAD(c.Provider, c.CallID))
 	if err != nil {
-		return CallMatch{}, false, fmt.Errorf("report call: %w", err)
+		return fail(err)
 	}
 	call := Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}
 	codeHash := CodeHash(s.codeKey, c.Code)
-	sess, _, err := s.store.MatchCode(ctx, codeHash, call, now)
+	sess, _, err := s.store.MatchCode(ctx, codeHash, call, now, missID)
 	if err == nil {
-		return s.matched(sess, c.Provider), false, nil
+		return s.matched(sess, c.Provider), nil
 	}
 	if code := ErrorCode(err); code != ENOMATCH && code != ECONFLICT {
-		return CallMatch{}, false, fmt.Errorf("report call: %w", err)
+		return fail(err)
 	}
 	// A platform retrying the report of a call that already matched (its
 	// code is used up, or this call id is taken) gets the same match again.
 	if prev, perr := s.store.SessionByCall(ctx, c.Provider, c.CallID); perr == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
+		forgive()
 		s.observeCall("matched")
-		return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, false, nil
+		return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
 	} else if perr != nil && ErrorCode(perr) != ENOTFOUND {
-		return CallMatch{}, false, fmt.Errorf("report call: %w", perr)
+		return fail(perr)
 	}
 	pending, perr := s.store.SessionByCode(ctx, codeHash, now)
 	if perr != nil && ErrorCode(perr) != ENOTFOUND {
-		return CallMatch{}, false, fmt.Errorf("report call: %w", perr)
+		return fail(perr)
 	}
 	if perr == nil {
 		switch s.awaitProof(ctx, pending) {
 		case proofRecorded:
-			sess, _, err := s.store.MatchCode(ctx, codeHash, call, s.now())
+			sess, _, err := s.store.MatchCode(ctx, codeHash, call, s.now(), missID)
 			if err == nil {
 				s.log.Info("call matched once its proof was recorded", "session", sess.ID, "provider", c.Provider)
-				return s.matched(sess, c.Provider), false, nil
+				return s.matched(sess, c.Provider), nil
 			}
 			if code := ErrorCode(err); code != ENOMATCH && code != ECONFLICT {
-				return CallMatch{}, false, fmt.Errorf("report call: %w", err)
+				return fail(err)
 			}
 		case proofBeingMade:
+			forgive()
 			s.observeCall("proof_pending")
 			s.log.Info("call's proof is still being made; not a miss", "session", pending.ID, "provider", c.Provider)
-			return CallMatch{Matched: false}, false, nil
+			return CallMatch{Matched: false}, nil
 		}
 	}
 	s.observeCall("no_match")
 	s.log.Info("call did not match", "provider", c.Provider)
-	return CallMatch{Matched: false}, true, nil
+	return CallMatch{Matched: false}, nil
 }
 
 func (s *Service) matched(sess *StoredSession, provider string) CallMatch {

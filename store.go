@@ -156,9 +156,11 @@ type Store interface {
 	Transition(ctx context.Context, t Transition) (*StoredSession, Event, error)
 	// MatchCode atomically finds the disclosed, unexpired session whose code
 	// hash is codeHash, clears the code, sets the call and moves it to
-	// matched, appending the event. ENOMATCH when there is none (unknown,
-	// used and expired codes are indistinguishable).
-	MatchCode(ctx context.Context, codeHash []byte, call Call, at time.Time) (*StoredSession, Event, error)
+	// matched, appending the event, and deletes the miss forgive (recorded
+	// in advance by ReserveAttempt; 0 for none). ENOMATCH when there is
+	// none (unknown, used and expired codes are indistinguishable), and
+	// the miss stays.
+	MatchCode(ctx context.Context, codeHash []byte, call Call, at time.Time, forgive int64) (*StoredSession, Event, error)
 	// SessionByCode returns the unexpired session in created, disclosing
 	// or disclosed that holds codeHash; ENOTFOUND. A call whose code
 	// matched nothing uses it to learn whether the code belongs to a

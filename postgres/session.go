@@ -271,7 +271,7 @@ func sessionColumnsOf(table string) string {
 // codeHash. It is one statement: of concurrent calls with the same code,
 // one updates the row and the others, once its lock is released, re-check
 // the row, find the code gone and match nothing.
-func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
+func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time, forgive int64) (*veilig.StoredSession, veilig.Event, error) {
 	if len(codeHash) == 0 {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	}
@@ -288,8 +288,11 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 	if err != nil {
 		return nil, veilig.Event{}, wrap("match code", err)
 	}
+	// The miss recorded in advance goes in the same statement, only if
+	// the code matched (a data-modifying CTE runs whether referenced or not).
+	forgiven := fmt.Sprintf(`fg AS (DELETE FROM telephony_misses WHERE id = %s AND EXISTS (SELECT 1 FROM upd))`, p.add(forgive))
 	var seq int64
-	out, err := scanSession(s.pool.QueryRow(ctx, "WITH "+upd+",\n"+events+"\nSELECT "+sessionColumnsOf("upd")+", note.seq FROM upd, note", p...), &seq)
+	out, err := scanSession(s.pool.QueryRow(ctx, "WITH "+upd+",\n"+forgiven+",\n"+events+"\nSELECT "+sessionColumnsOf("upd")+", note.seq FROM upd, note", p...), &seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	} else if err != nil {

@@ -242,7 +242,7 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 }
 
 // MatchCode matches a call to the disclosed, unexpired session holding codeHash.
-func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
+func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time, forgive int64) (*veilig.StoredSession, veilig.Event, error) {
 	if len(codeHash) == 0 {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	}
@@ -262,6 +262,11 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 			return nil, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 		} else if err != nil {
 			return nil, sessionConflict(err)
+		}
+		if forgive != 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM telephony_misses WHERE id = ?`, forgive); err != nil {
+				return nil, err
+			}
 		}
 		ev, err = appendEvent(ctx, tx, veilig.Event{
 			SessionID: out.ID, PurposeID: out.PurposeID, Type: string(veilig.StateMatched), At: at,

@@ -66,6 +66,32 @@ func testReserveAttempt(t *testing.T, st veilig.Store) {
 	}
 }
 
+// testMatchCodeForgives: a match deletes the attempt's miss recorded in
+// advance, in the same transaction; a code that matches nothing keeps it.
+func testMatchCodeForgives(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	key := randomBytes(32)
+	at := base.Add(time.Minute)
+	c := create(t, st, "p1", base)
+	disclose(t, st, c.ID, base)
+	reserve := func() int64 {
+		t.Helper()
+		id, _, err := st.ReserveAttempt(ctx, veilig.Attempt{CallerKey: key, Since: base, Max: 5, At: at})
+		if err != nil || id <= 0 {
+			t.Fatalf("ReserveAttempt: %d %v", id, err)
+		}
+		return id
+	}
+	_, _, err := st.MatchCode(ctx, randomBytes(32), newCall(), at, reserve())
+	wantCode(t, "MatchCode of an unknown code", err, veilig.ENOMATCH)
+	if _, _, err := st.MatchCode(ctx, c.code, newCall(), at, reserve()); err != nil {
+		t.Fatalf("MatchCode: %v", err)
+	}
+	if n, _ := st.CountMisses(ctx, key, time.Time{}); n != 1 {
+		t.Errorf("%d misses after a miss and a match, want 1", n)
+	}
+}
+
 // testReserveAttemptConcurrent has many reservations of one caller race:
 // together they must never pass the limit (the check and the record are
 // one atomic step), while another caller's reservations all pass. Races
@@ -121,7 +147,7 @@ func testSessionByCode(t *testing.T, st veilig.Store) {
 	wantCode(t, "SessionByCode of no code", err, veilig.ENOTFOUND)
 
 	disclose(t, st, c.ID, at)
-	if _, _, err := st.MatchCode(ctx, c.code, newCall(), at); err != nil {
+	if _, _, err := st.MatchCode(ctx, c.code, newCall(), at, 0); err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
 	_, err = st.SessionByCode(ctx, c.code, at)

@@ -99,9 +99,9 @@ func testSubscribe(t *testing.T, st veilig.Store) {
 		Event: string(veilig.StateCancelled), At: base.Add(time.Second),
 	})
 	wantCode(t, "Transition from the wrong state", err, veilig.ECONFLICT)
-	_, _, err = st.MatchCode(t.Context(), randomBytes(32), newCall(), base.Add(time.Minute))
+	_, _, err = st.MatchCode(t.Context(), randomBytes(32), newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of an unknown code", err, veilig.ENOMATCH)
-	_, ev, err = st.MatchCode(t.Context(), c.code, newCall(), base.Add(time.Minute))
+	_, ev, err = st.MatchCode(t.Context(), c.code, newCall(), base.Add(time.Minute), 0)
 	if err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}

@@ -312,7 +312,7 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 	ctx := t.Context()
 	c := create(t, st, "p1", base)
 	disclose(t, st, c.ID, base.Add(time.Second))
-	if _, _, err := st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute)); err != nil {
+	if _, _, err := st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute), 0); err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
 	got := session(t, st, c.ID)
@@ -367,9 +367,9 @@ func testMatchCode(t *testing.T, st veilig.Store) {
 	disclosed := disclose(t, st, c.ID, base.Add(time.Second))
 	before := lastSeq(t, st)
 
-	_, _, err := st.MatchCode(ctx, randomBytes(32), newCall(), base.Add(time.Minute))
+	_, _, err := st.MatchCode(ctx, randomBytes(32), newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of an unknown code", err, veilig.ENOMATCH)
-	_, _, err = st.MatchCode(ctx, c.status, newCall(), base.Add(time.Minute))
+	_, _, err = st.MatchCode(ctx, c.status, newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of the status token hash", err, veilig.ENOMATCH)
 	if seq := lastSeq(t, st); seq != before {
 		t.Fatalf("failed MatchCode appended events")
@@ -377,7 +377,7 @@ func testMatchCode(t *testing.T, st veilig.Store) {
 
 	call := newCall()
 	at := base.Add(time.Minute)
-	got, ev, err := st.MatchCode(ctx, c.code, call, at)
+	got, ev, err := st.MatchCode(ctx, c.code, call, at, 0)
 	if err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
@@ -396,7 +396,7 @@ func testMatchCode(t *testing.T, st veilig.Store) {
 	sameEvent(t, "stored matched event", es[2], ev)
 
 	before = lastSeq(t, st)
-	_, _, err = st.MatchCode(ctx, c.code, newCall(), at.Add(time.Second))
+	_, _, err = st.MatchCode(ctx, c.code, newCall(), at.Add(time.Second), 0)
 	wantCode(t, "second MatchCode of a code", err, veilig.ENOMATCH)
 	if seq := lastSeq(t, st); seq != before {
 		t.Errorf("a second MatchCode appended events")
@@ -412,14 +412,14 @@ func testMatchCode(t *testing.T, st veilig.Store) {
 func testMatchCodeNotDisclosed(t *testing.T, st veilig.Store) {
 	ctx := t.Context()
 	c := create(t, st, "p1", base)
-	_, _, err := st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute))
+	_, _, err := st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of a created session", err, veilig.ENOMATCH)
 
 	transition(t, st, veilig.Transition{
 		SessionID: c.ID, From: states(veilig.StateCreated), To: veilig.StateDisclosing,
 		Event: string(veilig.StateDisclosing), At: base.Add(time.Second),
 	})
-	_, _, err = st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute))
+	_, _, err = st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of a disclosing session", err, veilig.ENOMATCH)
 
 	// A cancelled session whose code was (wrongly) not cleared still does
@@ -428,12 +428,12 @@ func testMatchCodeNotDisclosed(t *testing.T, st veilig.Store) {
 		SessionID: c.ID, From: states(veilig.StateDisclosing), To: veilig.StateCancelled,
 		Event: string(veilig.StateCancelled), At: base.Add(2 * time.Second),
 	})
-	_, _, err = st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute))
+	_, _, err = st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of a cancelled session", err, veilig.ENOMATCH)
 	if s := session(t, st, c.ID); s.State != veilig.StateCancelled || s.CallID != "" {
 		t.Errorf("a failed MatchCode changed the session: %+v", s.Session)
 	}
-	_, _, err = st.MatchCode(ctx, nil, newCall(), base.Add(time.Minute))
+	_, _, err = st.MatchCode(ctx, nil, newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of no code", err, veilig.ENOMATCH)
 }
 
@@ -442,13 +442,13 @@ func testMatchCodeExpired(t *testing.T, st veilig.Store) {
 	c := create(t, st, "p1", base)
 	disclose(t, st, c.ID, base.Add(time.Second))
 	for _, at := range []time.Time{c.ExpiresAt, c.ExpiresAt.Add(time.Millisecond), c.ExpiresAt.Add(time.Hour)} {
-		_, _, err := st.MatchCode(ctx, c.code, newCall(), at)
+		_, _, err := st.MatchCode(ctx, c.code, newCall(), at, 0)
 		wantCode(t, "MatchCode at or after ExpiresAt", err, veilig.ENOMATCH)
 	}
 	if s := session(t, st, c.ID); s.State != veilig.StateDisclosed {
 		t.Fatalf("a failed MatchCode changed the state to %s", s.State)
 	}
-	if _, _, err := st.MatchCode(ctx, c.code, newCall(), c.ExpiresAt.Add(-time.Millisecond)); err != nil {
+	if _, _, err := st.MatchCode(ctx, c.code, newCall(), c.ExpiresAt.Add(-time.Millisecond), 0); err != nil {
 		t.Errorf("MatchCode just before ExpiresAt: %v", err)
 	}
 }
@@ -466,7 +466,7 @@ func matchCodeRace(t *testing.T, st veilig.Store) {
 	const n = 8
 	wins := 0
 	for _, err := range concurrently(t, n, "MatchCode", func(int) error {
-		_, _, err := st.MatchCode(t.Context(), c.code, newCall(), base.Add(time.Minute))
+		_, _, err := st.MatchCode(t.Context(), c.code, newCall(), base.Add(time.Minute), 0)
 		return err
 	}) {
 		switch veilig.ErrorCode(err) {
@@ -493,16 +493,16 @@ func testMatchCodeCallConflict(t *testing.T, st veilig.Store) {
 	disclose(t, st, a.ID, base.Add(time.Second))
 	disclose(t, st, b.ID, base.Add(time.Second))
 	call := newCall()
-	if _, _, err := st.MatchCode(ctx, a.code, call, base.Add(time.Minute)); err != nil {
+	if _, _, err := st.MatchCode(ctx, a.code, call, base.Add(time.Minute), 0); err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
-	_, _, err := st.MatchCode(ctx, b.code, call, base.Add(time.Minute))
+	_, _, err := st.MatchCode(ctx, b.code, call, base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode with a call matched to another session", err, veilig.ECONFLICT)
 	if s := session(t, st, b.ID); s.State != veilig.StateDisclosed {
 		t.Fatalf("a conflicting MatchCode changed the state to %s", s.State)
 	}
 	// The conflict rolled back: b's code still matches another call.
-	if _, _, err := st.MatchCode(ctx, b.code, newCall(), base.Add(time.Minute)); err != nil {
+	if _, _, err := st.MatchCode(ctx, b.code, newCall(), base.Add(time.Minute), 0); err != nil {
 		t.Errorf("MatchCode after a call conflict: %v", err)
 	}
 }
@@ -513,7 +513,7 @@ func testSessionByCall(t *testing.T, st veilig.Store) {
 	other := create(t, st, "p1", base)
 	disclose(t, st, c.ID, base.Add(time.Second))
 	call := newCall()
-	matched, _, err := st.MatchCode(ctx, c.code, call, base.Add(time.Minute))
+	matched, _, err := st.MatchCode(ctx, c.code, call, base.Add(time.Minute), 0)
 	if err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
@@ -543,7 +543,7 @@ func testSessions(t *testing.T, st veilig.Store) {
 	}
 	matchAt := func(c created, d time.Duration) {
 		disclose(t, st, c.ID, c.CreatedAt.Add(time.Millisecond))
-		if _, _, err := st.MatchCode(ctx, c.code, newCall(), base.Add(d)); err != nil {
+		if _, _, err := st.MatchCode(ctx, c.code, newCall(), base.Add(d), 0); err != nil {
 			t.Fatalf("MatchCode: %v", err)
 		}
 	}
@@ -618,7 +618,7 @@ func testExpireSessions(t *testing.T, st veilig.Store) {
 	disclose(t, st, later.ID, base.Add(11*time.Minute))
 	matched := create(t, st, "px", base)
 	disclose(t, st, matched.ID, base.Add(time.Second))
-	if _, _, err := st.MatchCode(ctx, matched.code, newCall(), base.Add(time.Minute)); err != nil {
+	if _, _, err := st.MatchCode(ctx, matched.code, newCall(), base.Add(time.Minute), 0); err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
 	other := create(t, st, "py", base)

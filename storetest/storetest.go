@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"Misses", testMisses},
 		{"ReserveAttempt", testReserveAttempt},
 		{"ReserveAttemptConcurrent", testReserveAttemptConcurrent},
+		{"MatchCodeForgives", testMatchCodeForgives},
 		{"SessionByCode", testSessionByCode},
 		{"Subscribe", testSubscribe},
 		{"SubscribeSessionFilter", testSubscribeSessionFilter},

@@ -140,7 +140,7 @@ func testCountMatched(t *testing.T, st veilig.Store) {
 	match := func(purpose string, at time.Time) *veilig.StoredSession {
 		c := create(t, st, purpose, at.Add(-time.Minute))
 		disclose(t, st, c.ID, at.Add(-30*time.Second))
-		s, _, err := st.MatchCode(ctx, c.code, newCall(), at)
+		s, _, err := st.MatchCode(ctx, c.code, newCall(), at, 0)
 		if err != nil {
 			t.Fatalf("MatchCode: %v", err)
 		}
