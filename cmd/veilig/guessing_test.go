@@ -112,6 +112,12 @@ func TestGuessingHitRate(t *testing.T) {
 		c.Telephony.MissPerCaller, c.Telephony.MissOverall = 0, 0
 		c.Purposes = append(c.Purposes, guessPurpose(codeLength))
 	})
+	// The operator was warned at start-up, naming the purpose and the limits.
+	for _, want := range []string{`purpose \"guess\": code_length 7`, "miss_per_caller is 0", "miss_overall is 0"} {
+		if !strings.Contains(ta.logs.String(), want) {
+			t.Errorf("no start-up warning %q in the log", want)
+		}
+	}
 	ta.discloseMany("guess", liveSessions)
 	ctx := context.Background()
 	live := liveSessions
@@ -149,6 +155,9 @@ func TestGuessingFlood(t *testing.T) {
 	ta := startApp(t, "sqlite:"+t.TempDir()+"/veilig.db", func(c *config.Config) {
 		c.Purposes = append(c.Purposes, guessPurpose(0))
 	})
+	if strings.Contains(ta.logs.String(), "below the goal") {
+		t.Error("the defaults were warned about")
+	}
 	codes := ta.discloseMany("guess", liveSessions)
 	if len(codes[0]) != veilig.DefaultCodeLength {
 		t.Fatalf("code length %d, want the default %d", len(codes[0]), veilig.DefaultCodeLength)

@@ -173,6 +173,17 @@ func TestVerifyRefusals(t *testing.T) {
 	if err := c.Run(addr); err != nil || len(c.Commands) != 0 {
 		t.Fatalf("unknown script: %v %v", c.Commands, err)
 	}
+	// A caller refused by the miss limits: unverified, no retry.
+	core.answer = func(veilig.IncomingCall) (veilig.CallMatch, error) {
+		return veilig.CallMatch{}, veilig.Errorf(veilig.ERATELIMIT, "slow down")
+	}
+	c = &agitest.Call{Script: "verify", Vars: map[string]string{"VEILIG_CODE": "12345674"}}
+	if err := c.Run(addr); err != nil {
+		t.Fatal(err)
+	}
+	if c.Writes["VEILIG_RESULT"] != "rate_limited" || c.Writes["VEILIG_RETRY"] != "0" || c.Writes["VEILIG_MATCHED"] != "0" {
+		t.Fatalf("rate limited: %v", c.Writes)
+	}
 	// veilig failing: unverified, no retry.
 	core.answer = func(veilig.IncomingCall) (veilig.CallMatch, error) {
 		return veilig.CallMatch{}, errors.New("database down")
@@ -185,7 +196,7 @@ func TestVerifyRefusals(t *testing.T) {
 		t.Fatalf("down: %v", c.Writes)
 	}
 	calls, _ := core.snapshot()
-	if len(calls) != 1 {
+	if len(calls) != 2 {
 		t.Fatalf("lookups %+v", calls)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/telephony"
 )
 
 // recorder is the core as these tests need it; the whole path against a
@@ -175,6 +176,12 @@ func TestFlowRefusals(t *testing.T) {
 	got = invoke(t, h, []byte(`{"Details":{"ContactData":[],"Parameters":{"code":1}},"Name":"ContactFlowEvent"}`))
 	if got[KeyMatched] != "false" || got[KeyResult] != "invalid" {
 		t.Fatalf("mangled: %v", got)
+	}
+	// A caller refused by the miss limits: no retry, queued unverified.
+	core.err = &telephony.APIError{Status: 429, Code: veilig.ERATELIMIT, RetryAfter: time.Minute}
+	got = invoke(t, h, Event(t, "lambda-dg-event.json", params(map[string]string{ParamCode: "12345674"})))
+	if got[KeyMatched] != "false" || got[KeyResult] != "rate_limited" || got[KeyRetry] != "false" {
+		t.Fatalf("rate limited: %v", got)
 	}
 	// veilig failing: unavailable, so the flow queues the caller unverified.
 	core.err = errors.New("connection refused")
