@@ -345,6 +345,9 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 		Event: string(veilig.StateFailed), Reason: "proof status INVALID", At: base.Add(time.Second),
 		SealedDisclosure: &sealed, YiviToken: &token, DestroyPersonal: true, ClearCode: true,
 	})
+	if !s.SealedDisclosure.IsZero() || s.YiviToken != "" {
+		t.Error("DestroyPersonal kept data set in the same transition (as returned)")
+	}
 	if s = session(t, st, d.ID); !s.SealedDisclosure.IsZero() || s.YiviToken != "" {
 		t.Error("DestroyPersonal kept data set in the same transition")
 	}

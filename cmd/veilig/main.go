@@ -71,7 +71,7 @@ func run(args []string) error {
 		return cmdDemoScheme(ctx, args[1:])
 	case "demo":
 		if len(args) < 2 {
-			return fmt.Errorf("usage: veilig demo wallet|call ...")
+			return errors.New("usage: veilig demo wallet|call")
 		}
 		switch args[1] {
 		case "wallet":

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/build"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -16,9 +16,10 @@ import (
 
 // Build builds the veilig binary of the module at root into out.
 func Build(ctx context.Context, root, out string) error {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
+	// go from PATH, else the one of the toolchain that built these tests.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(build.Default.GOROOT, "bin", "go")
 	}
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/veilig")
 	cmd.Dir = root
