@@ -365,3 +365,39 @@ func (s *Service) guessingAlarm(ctx context.Context, now time.Time) bool {
 	}
 	return raised
 }
+
+// ReportCallState records what the platform says happened to a matched call.
+// Reports are idempotent: a state the session has passed is accepted and
+// changes nothing, so platforms may retry.
+//
+// Error codes: EINVALID, ENOTFOUND (no matched call with this id).
+func (s *Service) ReportCallState(ctx context.Context, provider, callID string, state CallState) error {
+	if !providerPattern.MatchString(provider) || !callIDPattern.MatchString(callID) {
+		return Errorf(EINVALID, "provider and callId are required")
+	}
+	if !state.Valid() {
+		return Errorf(EINVALID, "state must be queued, answered, ended or unavailable")
+	}
+	sess, err := s.store.SessionByCall(ctx, provider, callID)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "no matched call with this id")
+		}
+		return err
+	}
+	now := s.now()
+	switch state {
+	case CallQueued:
+		_, _, err = s.store.Transition(ctx, Transition{SessionID: sess.ID, From: []SessionState{StateMatched}, To: StateMatched, Event: EventQueued, At: now})
+	case CallAnswered:
+		_, _, err = s.store.Transition(ctx, Transition{SessionID: sess.ID, From: []SessionState{StateMatched}, To: StateAnswered, Event: string(StateAnswered), At: now})
+	case CallEnded:
+		err = s.endSession(ctx, sess.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the call ended", nil)
+	case CallUnavailable:
+		err = s.endSession(ctx, sess.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the contact centre could not take the call", nil)
+	}
+	if ErrorCode(err) == ECONFLICT {
+		return nil // already past this state
+	}
+	return err
+}

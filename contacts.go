@@ -1,0 +1,163 @@
+package veilig
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// WaitingContacts lists the matched contacts agent a may take: those of its
+// purposes that no other agent has taken. Attributes are not included.
+func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, error) {
+	list, err := s.store.Sessions(ctx, SessionFilter{States: []SessionState{StateMatched, StateAnswered}, Purposes: a.Purposes, Limit: 500})
+	if err != nil {
+		return nil, fmt.Errorf("waiting contacts: %w", err)
+	}
+	out := make([]*Contact, 0, len(list))
+	for _, st := range list {
+		if st.TakenBy != "" && st.TakenBy != a.ID {
+			continue
+		}
+		out = append(out, s.contact(st))
+	}
+	return out, nil
+}
+
+// ContactByCall finds the live contact a platform's call was matched to:
+// the agent's softphone knows the call (an Amazon Connect ContactId, a
+// Twilio CallSid), the console asks for its contact. Attributes are not
+// included; OpenContact gives them.
+//
+// Error codes: EINVALID, ENOTFOUND (no live contact for this call, which
+// includes unverified callers), EFORBIDDEN (not a purpose of the agent's),
+// ECONFLICT (taken by another agent).
+func (s *Service) ContactByCall(ctx context.Context, a *Agent, provider, callID string) (*Contact, error) {
+	if !providerPattern.MatchString(provider) || !callIDPattern.MatchString(callID) {
+		return nil, Errorf(EINVALID, "provider and callId are required")
+	}
+	st, err := s.store.SessionByCall(ctx, provider, callID)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(ENOTFOUND, "no verified contact for this call")
+		}
+		return nil, fmt.Errorf("contact by call: %w", err)
+	}
+	if st.State != StateMatched && st.State != StateAnswered {
+		return nil, Errorf(ENOTFOUND, "no verified contact for this call")
+	}
+	if !a.Serves(st.PurposeID) {
+		return nil, Errorf(EFORBIDDEN, "this contact is for a purpose you do not serve")
+	}
+	if st.TakenBy != "" && st.TakenBy != a.ID {
+		return nil, Errorf(ECONFLICT, "another agent has taken this contact")
+	}
+	return s.contact(st), nil
+}
+
+func (s *Service) contact(st *StoredSession) *Contact {
+	c := &Contact{
+		ID: st.ID, PurposeID: st.PurposeID, Channel: st.Channel, State: st.State,
+		Provider: st.Provider, Means: st.Means, Assurance: st.Means.Assurance(),
+		MatchedAt: st.MatchedAt, DisclosedAt: st.DisclosedAt, TakenBy: st.TakenBy,
+	}
+	if p, ok := s.purposes[st.PurposeID]; ok {
+		c.PurposeLabel = p.Label("nl")
+	}
+	if !st.SealedCaller.IsZero() {
+		if n, err := s.sealer.Open(st.SealedCaller, callerAAD(st.Provider, st.CallID)); err == nil {
+			c.CallerNumber = string(n)
+		} else {
+			s.log.Error("open caller number", "session", st.ID, "err", err)
+		}
+	}
+	return c
+}
+
+// OpenContact gives agent a the verified attributes of a matched contact and
+// makes it theirs; the view is written to the audit log in the same
+// transaction, so there is no view without an entry.
+//
+// Error codes: ENOTFOUND, EFORBIDDEN (not a purpose of the agent's),
+// ECONFLICT (taken by another agent, or no longer live).
+func (s *Service) OpenContact(ctx context.Context, a *Agent, id, remoteAddr string) (*Contact, error) {
+	st, err := s.store.Session(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(ENOTFOUND, "no such contact")
+		}
+		return nil, err
+	}
+	if !a.Serves(st.PurposeID) {
+		return nil, Errorf(EFORBIDDEN, "this contact is for a purpose you do not serve")
+	}
+	if st.State != StateMatched && st.State != StateAnswered {
+		return nil, Errorf(ECONFLICT, "this contact is not waiting (it is %s)", st.State)
+	}
+	if st.TakenBy != "" && st.TakenBy != a.ID {
+		return nil, Errorf(ECONFLICT, "another agent has taken this contact")
+	}
+	plain, err := s.sealer.Open(st.SealedDisclosure, []byte(st.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open contact: %w", err)
+	}
+	var d Disclosure
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return nil, fmt.Errorf("open contact: decode disclosure: %w", err)
+	}
+	ids := make([]string, len(d.Attributes))
+	for i, at := range d.Attributes {
+		ids[i] = at.ID
+	}
+	now := s.now()
+	t := Transition{
+		SessionID: id, From: []SessionState{st.State}, To: StateAnswered, At: now, TakenBy: &a.ID,
+		Audit: &AuditEntry{At: now, AgentID: a.ID, Action: AuditContactOpened, SessionID: id, PurposeID: st.PurposeID, Attributes: ids, RemoteAddr: remoteAddr},
+	}
+	if st.State == StateMatched {
+		t.Event = string(StateAnswered)
+	}
+	updated, _, err := s.store.Transition(ctx, t)
+	if err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return nil, Errorf(ECONFLICT, "the contact changed meanwhile (taken by another agent or ended)")
+		}
+		return nil, fmt.Errorf("open contact: %w", err)
+	}
+	if s.obs.ContactOpened != nil {
+		s.obs.ContactOpened(st.PurposeID)
+	}
+	s.log.Info("contact opened", "session", id, "agent", a.ID, "attributes", len(ids))
+	c := s.contact(updated)
+	c.Attributes = d.Attributes
+	c.Means, c.Assurance, c.DisclosedAt = d.Means, d.Assurance, d.At
+	return c, nil
+}
+
+// EndContact ends a contact the agent has (or may take) and destroys its
+// attributes at once.
+//
+// Error codes: ENOTFOUND, EFORBIDDEN, ECONFLICT (another agent's, or over).
+func (s *Service) EndContact(ctx context.Context, a *Agent, id, remoteAddr string) error {
+	st, err := s.store.Session(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(ENOTFOUND, "no such contact")
+		}
+		return err
+	}
+	if !a.Serves(st.PurposeID) {
+		return Errorf(EFORBIDDEN, "this contact is for a purpose you do not serve")
+	}
+	if st.TakenBy != "" && st.TakenBy != a.ID {
+		return Errorf(ECONFLICT, "another agent has taken this contact")
+	}
+	audit := &AuditEntry{At: s.now(), AgentID: a.ID, Action: AuditContactEnded, SessionID: id, PurposeID: st.PurposeID, RemoteAddr: remoteAddr}
+	if err := s.endSession(ctx, id, []SessionState{StateMatched, StateAnswered}, StateEnded, "ended by the agent", audit); err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			return Errorf(ECONFLICT, "this contact is not live")
+		}
+		return err
+	}
+	s.log.Info("contact ended", "session", id, "agent", a.ID)
+	return nil
+}
