@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/veiligcontact/veilig"
@@ -72,6 +74,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // readBody reads a bounded request body.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	// A declared length over the bound is refused before reading: a client
+	// that sent "Expect: 100-continue" then gets the 413 instead of a
+	// connection reset halfway through its upload.
+	if r.ContentLength > MaxBodyBytes {
+		return nil, veilig.Errorf(veilig.ETOOLARGE, "the request body is larger than %d bytes", MaxBodyBytes)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -109,25 +117,32 @@ func decodeJSON(r *http.Request, body []byte, v any) error {
 	return nil
 }
 
-// jsonProblem describes a decoding error without echoing input values.
+// jsonProblem describes a decoding error without echoing input values; a
+// field name is ours to echo only when it is one we could have defined.
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return "syntax error"
+	case errors.As(err, &typ) && typ.Field == "":
+		return "it must be a JSON object"
 	case errors.As(err, &typ):
-		return "field " + typ.Field + " has the wrong type"
+		if plainField.MatchString(typ.Field) {
+			return "field " + typ.Field + " has the wrong type"
+		}
+		return "a field has the wrong type"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "unexpected end"
 	}
-	msg := err.Error()
-	if len(msg) > 24 && msg[:24] == "json: unknown field \"" {
-		// The field name is ours to echo only if short and plain.
-		if len(msg) < 80 {
-			return msg[6:]
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		if name, ok = strings.CutSuffix(name, `"`); ok && plainField.MatchString(name) {
+			return "unknown field " + name
 		}
 		return "unknown field"
 	}
 	return "malformed"
 }
+
+// plainField is what a field name we echo may look like.
+var plainField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.]{0,39}$`)
