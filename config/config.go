@@ -238,10 +238,17 @@ func Load(path string, environ []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read configuration: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(raw))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
 			problems = append(problems, path+": "+err.Error())
+		} else if tp := typeProblems(&doc, reflect.TypeFor[Config]()); len(tp) > 0 {
+			problems = append(problems, tp...)
+		} else {
+			dec := yaml.NewDecoder(bytes.NewReader(raw))
+			dec.KnownFields(true)
+			if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+				problems = append(problems, path+": "+err.Error())
+			}
 		}
 	}
 	problems = append(problems, applyEnv(&c, environ)...)

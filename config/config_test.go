@@ -118,3 +118,37 @@ func TestPurposeDefaults(t *testing.T) {
 		t.Fatalf("defaults: %+v %v", p, p.Validate())
 	}
 }
+
+// TestTypeProblems: a value of the wrong kind is named by its key path,
+// and a fractional whole number is refused rather than truncated.
+func TestTypeProblems(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte(`purposes:
+  - id: x
+    code_length: 8.5
+    labels: {nl: a, en: b}
+    disclose: [[[a.b.c.d]]]
+    phone_number: '+31201234567'
+    session_ttl: 1.5
+    retention: 900
+telephony:
+  miss_per_caller: lots
+agents:
+  secure_cookies: maybe
+`), 0o600)
+	_, err := Load(p, nil)
+	var pl ProblemList
+	if !errors.As(err, &pl) {
+		t.Fatalf("Load: %v", err)
+	}
+	want := []string{
+		"purposes[0].code_length: must be a whole number (line 3)",
+		"purposes[0].session_ttl: must be a duration such as 15m or 24h (line 7)",
+		"purposes[0].retention: must be a duration such as 15m or 24h (line 8)",
+		"telephony.miss_per_caller: must be a whole number (line 10)",
+		"agents.secure_cookies: must be true or false (line 12)",
+	}
+	if !slices.Equal(pl, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(pl, "\n"), strings.Join(want, "\n"))
+	}
+}
