@@ -47,6 +47,9 @@ type ServiceConfig struct {
 	// ProofWait bounds how long a call whose code belongs to a proof still
 	// being made waits for it; default DefaultProofWait.
 	ProofWait time.Duration
+	// HashPassword hashes the passwords admins set (agentauth.HashPassword);
+	// without it accounts can only be given none (single sign-on).
+	HashPassword PasswordHasher
 }
 
 // Service is the core of Veilig Contact: it starts sessions, judges
@@ -75,6 +78,7 @@ type Service struct {
 	log            *slog.Logger
 	obs            Observer
 	proofWait      time.Duration
+	hasher         PasswordHasher
 	guessing       guessing
 
 	// Following disclosures across replicas: set only when the store
@@ -126,6 +130,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if s.auditRetention <= 0 {
 		s.auditRetention = 366 * 24 * time.Hour
 	}
+	s.hasher = cfg.HashPassword
 	s.proofWait = cfg.ProofWait
 	if s.proofWait <= 0 {
 		s.proofWait = DefaultProofWait

@@ -117,6 +117,14 @@ type Attempt struct {
 	At        time.Time
 }
 
+// AccountChange is an admin's change to an account (Store.ChangeAccount).
+type AccountChange struct {
+	Agent   *Agent      // the account as it is to be
+	Create  bool        // insert it; otherwise update what may change (not id or username)
+	SignOut bool        // end every session of the account
+	Audit   *AuditEntry // required: the entry that records the change
+}
+
 // SessionFilter selects sessions for lists.
 type SessionFilter struct {
 	States   []SessionState
@@ -131,11 +139,30 @@ type PurgeResult struct {
 
 // Store persists everything Veilig Contact keeps. It is implemented by
 // package sqlite (the embedded default) and package postgres (replicas), and
-// both pass the same contract tests in package storetest.
+// both pass the same contract tests in package storetest. It is made of one
+// interface per kind of reader, so that a package depends on the slice it
+// uses (httpapi on agents, audit and call guards; agentauth on agents).
 //
 // Error codes: methods return ENOTFOUND for a missing row, ECONFLICT for a
 // uniqueness or state conflict, and wrap anything else as internal.
 type Store interface {
+	SessionStore
+	EventLog
+	AgentStore
+	AuditLog
+	CallGuard
+	// Purge deletes sessions (and their events) whose retention ended before
+	// now, expired agent sessions and signatures, misses older than 24 hours
+	// before now, and audit entries older than auditBefore.
+	Purge(ctx context.Context, now, auditBefore time.Time) (PurgeResult, error)
+
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// SessionStore keeps sessions and their transitions.
+type SessionStore interface {
 	// CreateSession inserts s (State created) with its keyed code hash and
 	// status-token hash, and appends the "created" event. ECONFLICT if the
 	// code hash is in use by another session: the caller draws a new code.
@@ -170,18 +197,30 @@ type Store interface {
 	// or disclosed whose ExpiresAt is not after now to expired, clearing
 	// code and personal data and appending events.
 	ExpireSessions(ctx context.Context, purposeID string, now, retainUntil time.Time) ([]Event, error)
-	// Purge deletes sessions (and their events) whose retention ended before
-	// now, expired agent sessions and signatures, misses older than 24 hours
-	// before now, and audit entries older than auditBefore.
-	Purge(ctx context.Context, now, auditBefore time.Time) (PurgeResult, error)
 
+	// CountMatched counts the sessions matched to a call at or after since,
+	// by purpose id (purposes without any are left out). Sessions already
+	// purged are not counted.
+	CountMatched(ctx context.Context, since time.Time) (map[string]int, error)
+}
+
+// EventLog reads the stored events; the store appends them with the
+// transitions and publishes them as an EventBus.
+type EventLog interface {
 	// EventsSince returns events with Seq > after that match f, in Seq order,
 	// at most limit (no limit when limit <= 0). Seq is never reused, even
 	// after a purge.
 	EventsSince(ctx context.Context, f EventFilter, after int64, limit int) ([]Event, error)
 	// LastEventSeq returns the highest Seq stored (0 if none).
 	LastEventSeq(ctx context.Context) (int64, error)
+}
 
+// AgentStore keeps the accounts of agents and their signed-in sessions.
+type AgentStore interface {
+	// ChangeAccount applies c in one transaction: the account, the
+	// sign-out and the audit entry all happen or none does. ECONFLICT if a
+	// new account's username is taken, ENOTFOUND if an updated one is gone.
+	ChangeAccount(ctx context.Context, c AccountChange) error
 	// CreateAgent inserts a; ECONFLICT if the username is taken.
 	CreateAgent(ctx context.Context, a *Agent) error
 	// UpdateAgent replaces display name, role, purposes, password hash and disabled; ENOTFOUND.
@@ -201,18 +240,20 @@ type Store interface {
 	// and were last seen at or after seenSince, most recently seen first:
 	// the agents online.
 	ActiveAgentSessions(ctx context.Context, seenSince, now time.Time) ([]*AgentSession, error)
+}
 
-	// CountMatched counts the sessions matched to a call at or after since,
-	// by purpose id (purposes without any are left out). Sessions already
-	// purged are not counted.
-	CountMatched(ctx context.Context, since time.Time) (map[string]int, error)
-
+// AuditLog keeps the audit log (NEN 7513).
+type AuditLog interface {
 	// AddAudit appends an entry outside a transition (sign-in).
 	AddAudit(ctx context.Context, e *AuditEntry) error
 	// Audit lists entries matching f, newest first (Since inclusive, Until
 	// exclusive).
 	Audit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+}
 
+// CallGuard keeps what guards the telephony API: request signatures seen
+// (replays) and misses (guessing).
+type CallGuard interface {
 	// RememberSignature records a telephony request signature until
 	// expiresAt; ECONFLICT if it was seen before (a replay).
 	RememberSignature(ctx context.Context, sigHash []byte, expiresAt time.Time) error
@@ -232,8 +273,4 @@ type Store interface {
 	RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error
 	// CountMisses counts misses since since, for callerKey, or all callers when callerKey is nil.
 	CountMisses(ctx context.Context, callerKey []byte, since time.Time) (int, error)
-
-	// Ping reports whether the database answers (for /readyz).
-	Ping(ctx context.Context) error
-	Close() error
 }

@@ -35,9 +35,16 @@ func HashPassword(password string) (string, error) {
 	return argon2id.CreateHash(password, Params)
 }
 
+// Store is what Auth keeps: accounts and their sessions, and the audit
+// entries of signing in.
+type Store interface {
+	veilig.AgentStore
+	veilig.AuditLog
+}
+
 // Auth authenticates agents against the store.
 type Auth struct {
-	store veilig.Store
+	store Store
 	idle  time.Duration
 	max   time.Duration
 	now   veilig.Clock
@@ -52,7 +59,7 @@ type Auth struct {
 }
 
 // New returns an Auth. idle and max bound a session's life.
-func New(store veilig.Store, idle, max time.Duration, perMinute int, now veilig.Clock) (*Auth, error) {
+func New(store Store, idle, max time.Duration, perMinute int, now veilig.Clock) (*Auth, error) {
 	if now == nil {
 		now = time.Now
 	}

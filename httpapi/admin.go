@@ -11,11 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/veiligcontact/veilig"
-	"github.com/veiligcontact/veilig/agentauth"
 )
 
 // accountView is an account as admins see it: never the password hash,
@@ -31,7 +28,7 @@ func viewAccount(a *veilig.Agent) accountView {
 }
 
 func (s *server) adminAgents(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Store.Agents(r.Context())
+	list, err := s.Service.Accounts(r.Context())
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -64,46 +61,8 @@ type passwordInput struct {
 	Password string `json:"password"`
 }
 
-// checkAccount reports the first problem with an account's fields.
-func (s *server) checkAccount(a *veilig.Agent) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	if utf8.RuneCountInString(a.DisplayName) > 100 || strings.IndexFunc(a.DisplayName, unicode.IsControl) >= 0 {
-		return veilig.Errorf(veilig.EINVALID, "the display name must be at most 100 characters, without control characters")
-	}
-	seen := map[string]bool{}
-	for _, p := range a.Purposes {
-		if seen[p] {
-			return veilig.Errorf(veilig.EINVALID, "a purpose is listed twice")
-		}
-		seen[p] = true
-		if p == "*" {
-			continue
-		}
-		if _, err := s.Service.Purpose(p); err != nil {
-			return veilig.Errorf(veilig.EINVALID, "purposes must be configured purpose ids or \"*\"; %q is not", clip(p))
-		}
-	}
-	return nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
-
-// describeAccount says what an account holds, for the audit detail.
-func describeAccount(a *veilig.Agent) string {
-	return fmt.Sprintf("username=%s role=%s purposes=%s disabled=%t password=%t",
-		a.Username, a.Role, strings.Join(a.Purposes, ","), a.Disabled, a.PasswordHash != "")
-}
-
-// audit writes an entry of an admin's act. The act has happened; if the
-// entry cannot be written that is logged loudly and the request fails, so
-// the admin knows.
+// audit writes the entry of an admin's act that changes nothing stored (an
+// export), before the act. If it cannot be written the request fails.
 func (s *server) audit(ctx context.Context, r *http.Request, e *veilig.AuditEntry) error {
 	e.At = s.Clock()
 	e.AgentID = agentFrom(r).agent.ID
@@ -121,30 +80,13 @@ func (s *server) adminCreateAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	a := &veilig.Agent{
-		ID: veilig.NewID(), Username: in.Username, DisplayName: strings.TrimSpace(in.DisplayName),
-		Role: in.Role, Purposes: in.Purposes, CreatedAt: s.Clock(),
-	}
-	if err := s.checkAccount(a); err != nil {
+	a, err := s.Service.CreateAccount(r.Context(), agentFrom(r).agent, veilig.NewAccount{
+		Username: in.Username, DisplayName: in.DisplayName, Role: in.Role, Purposes: in.Purposes, Password: in.Password,
+	}, clientAddr(r, s.TrustedProxies))
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if in.Password != "" {
-		var err error
-		if a.PasswordHash, err = agentauth.HashPassword(in.Password); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-	}
-	if err := s.Store.CreateAgent(r.Context(), a); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if err := s.audit(r.Context(), r, &veilig.AuditEntry{Action: veilig.AuditAccountCreated, Subject: a.ID, Detail: describeAccount(a)}); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	s.log.Info("account created", "agent", a.ID, "by", agentFrom(r).agent.ID)
 	writeJSON(w, http.StatusCreated, viewAccount(a))
 }
 
@@ -154,84 +96,26 @@ func (s *server) adminUpdateAgent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	a, err := s.Store.Agent(r.Context(), r.PathValue("id"))
+	a, err := s.Service.UpdateAccount(r.Context(), agentFrom(r).agent, r.PathValue("id"), veilig.AccountPatch{
+		DisplayName: in.DisplayName, Role: in.Role, Purposes: in.Purposes, Disabled: in.Disabled,
+	}, clientAddr(r, s.TrustedProxies))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	before := *a
-	if in.DisplayName != nil {
-		a.DisplayName = strings.TrimSpace(*in.DisplayName)
-	}
-	if in.Role != nil {
-		a.Role = *in.Role
-	}
-	if in.Purposes != nil {
-		a.Purposes = *in.Purposes
-	}
-	if in.Disabled != nil {
-		a.Disabled = *in.Disabled
-	}
-	if err := s.checkAccount(a); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	// An admin who locks themselves out needs another admin (or the
-	// command line) to get back in: refuse it.
-	if a.ID == agentFrom(r).agent.ID && (a.Disabled || a.Role != veilig.RoleAdmin) {
-		writeError(w, r, s.log, veilig.Errorf(veilig.ECONFLICT, "you cannot disable your own account or take away your own admin role; ask another admin"))
-		return
-	}
-	if err := s.Store.UpdateAgent(r.Context(), a); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if a.Disabled && !before.Disabled {
-		// Disabled accounts are refused anyway; signing them out also
-		// frees their sessions at once.
-		if err := s.Store.DeleteAgentSessions(r.Context(), a.ID); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-	}
-	if err := s.audit(r.Context(), r, &veilig.AuditEntry{Action: veilig.AuditAccountUpdated, Subject: a.ID, Detail: describeAccount(a)}); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	s.log.Info("account updated", "agent", a.ID, "by", agentFrom(r).agent.ID)
 	writeJSON(w, http.StatusOK, viewAccount(a))
 }
 
-// adminSetPassword sets a new password and signs the account out
-// everywhere, so whoever knew the old one is out too.
 func (s *server) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 	var in passwordInput
 	if err := readJSON(w, r, &in); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	a, err := s.Store.Agent(r.Context(), r.PathValue("id"))
-	if err != nil {
+	if err := s.Service.SetAccountPassword(r.Context(), agentFrom(r).agent, r.PathValue("id"), in.Password, clientAddr(r, s.TrustedProxies)); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if a.PasswordHash, err = agentauth.HashPassword(in.Password); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if err := s.Store.UpdateAgent(r.Context(), a); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if err := s.Store.DeleteAgentSessions(r.Context(), a.ID); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if err := s.audit(r.Context(), r, &veilig.AuditEntry{Action: veilig.AuditAccountPassword, Subject: a.ID}); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	s.log.Info("account password set", "agent", a.ID, "by", agentFrom(r).agent.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 

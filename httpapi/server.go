@@ -28,10 +28,20 @@ var openAPI []byte
 // OpenAPI returns the OpenAPI document served at /api/v1/openapi.yaml.
 func OpenAPI() []byte { return openAPI }
 
+// Store is the slice of the store the handlers read themselves; all else
+// goes through the service. Ping answers /readyz.
+type Store interface {
+	veilig.AgentStore
+	veilig.AuditLog
+	veilig.CallGuard
+	veilig.EventLog
+	Ping(ctx context.Context) error
+}
+
 // Config is what the handlers need.
 type Config struct {
 	Service *veilig.Service
-	Store   veilig.Store // for /readyz
+	Store   Store
 	Auth    *agentauth.Auth
 	// Yivi is the embedded Yivi server's app-facing handler, mounted at
 	// /irma/; nil with an external Yivi server.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/veiligcontact/veilig"
 )
@@ -34,17 +35,26 @@ func purposesJSON(ps []string) (string, error) {
 	return string(b), err
 }
 
+// execer runs a statement on the pool or in a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
 // CreateAgent inserts a.
 func (s *Store) CreateAgent(ctx context.Context, a *veilig.Agent) error {
+	return wrap("create agent", createAgent(ctx, s.pool, a))
+}
+
+func createAgent(ctx context.Context, q execer, a *veilig.Agent) error {
 	if a.ID == "" {
 		return veilig.Errorf(veilig.EINVALID, "an agent needs an id")
 	}
 	purposes, err := purposesJSON(a.Purposes)
 	if err != nil {
-		return wrap("create agent", err)
+		return err
 	}
 	a.CreatedAt = norm(a.CreatedAt)
-	_, err = s.pool.Exec(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err = q.Exec(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		a.ID, a.Username, a.DisplayName, string(a.Role), purposes, a.PasswordHash, a.Disabled, a.CreatedAt)
 	if c, ok := isUnique(err); ok {
 		if c == "agents_username_key" {
@@ -52,24 +62,53 @@ func (s *Store) CreateAgent(ctx context.Context, a *veilig.Agent) error {
 		}
 		return veilig.Errorf(veilig.ECONFLICT, "the agent exists")
 	}
-	return wrap("create agent", err)
+	return err
 }
 
 // UpdateAgent replaces what may change of an agent; the username and id stay.
 func (s *Store) UpdateAgent(ctx context.Context, a *veilig.Agent) error {
+	return wrap("update agent", updateAgent(ctx, s.pool, a))
+}
+
+func updateAgent(ctx context.Context, q execer, a *veilig.Agent) error {
 	purposes, err := purposesJSON(a.Purposes)
 	if err != nil {
-		return wrap("update agent", err)
+		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE agents SET display_name = $1, role = $2, purposes = $3, password_hash = $4, disabled = $5
+	tag, err := q.Exec(ctx, `UPDATE agents SET display_name = $1, role = $2, purposes = $3, password_hash = $4, disabled = $5
 		WHERE id = $6`, a.DisplayName, string(a.Role), purposes, a.PasswordHash, a.Disabled, a.ID)
 	if err != nil {
-		return wrap("update agent", err)
+		return err
 	}
 	if tag.RowsAffected() == 0 {
 		return veilig.Errorf(veilig.ENOTFOUND, "agent not found")
 	}
 	return nil
+}
+
+// ChangeAccount creates or updates an account, signs it out if asked, and
+// writes the audit entry, in one transaction.
+func (s *Store) ChangeAccount(ctx context.Context, c veilig.AccountChange) error {
+	if c.Audit == nil {
+		return veilig.Errorf(veilig.EINVALID, "an account change needs its audit entry")
+	}
+	return s.inTx(ctx, "change account", func(tx pgx.Tx) error {
+		var err error
+		if c.Create {
+			err = createAgent(ctx, tx, c.Agent)
+		} else {
+			err = updateAgent(ctx, tx, c.Agent)
+		}
+		if err != nil {
+			return err
+		}
+		if c.SignOut {
+			if _, err := tx.Exec(ctx, `DELETE FROM agent_sessions WHERE agent_id = $1`, c.Agent.ID); err != nil {
+				return err
+			}
+		}
+		return insertAudit(ctx, tx, c.Audit)
+	})
 }
 
 // Agent returns an agent by id.

@@ -36,40 +36,73 @@ func purposesJSON(ps []string) (string, error) {
 
 // CreateAgent inserts a.
 func (s *Store) CreateAgent(ctx context.Context, a *veilig.Agent) error {
+	return s.write(ctx, "create agent", func(tx *sql.Tx) ([]veilig.Event, error) {
+		return nil, createAgent(ctx, tx, a)
+	})
+}
+
+func createAgent(ctx context.Context, tx *sql.Tx, a *veilig.Agent) error {
 	if a.ID == "" {
 		return veilig.Errorf(veilig.EINVALID, "an agent needs an id")
 	}
 	purposes, err := purposesJSON(a.Purposes)
 	if err != nil {
-		return wrap("create agent", err)
+		return err
 	}
 	a.CreatedAt = norm(a.CreatedAt)
-	return s.write(ctx, "create agent", func(tx *sql.Tx) ([]veilig.Event, error) {
-		_, err := tx.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.Username, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, millis(a.CreatedAt))
-		if msg, ok := isUnique(err); ok {
-			if strings.Contains(msg, "agents.username") {
-				return nil, veilig.Errorf(veilig.ECONFLICT, "the username is taken")
-			}
-			return nil, veilig.Errorf(veilig.ECONFLICT, "the agent exists")
+	_, err = tx.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Username, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, millis(a.CreatedAt))
+	if msg, ok := isUnique(err); ok {
+		if strings.Contains(msg, "agents.username") {
+			return veilig.Errorf(veilig.ECONFLICT, "the username is taken")
 		}
-		return nil, err
-	})
+		return veilig.Errorf(veilig.ECONFLICT, "the agent exists")
+	}
+	return err
 }
 
 // UpdateAgent replaces what may change of an agent; the username and id stay.
 func (s *Store) UpdateAgent(ctx context.Context, a *veilig.Agent) error {
+	return s.write(ctx, "update agent", func(tx *sql.Tx) ([]veilig.Event, error) {
+		return nil, updateAgent(ctx, tx, a)
+	})
+}
+
+func updateAgent(ctx context.Context, tx *sql.Tx, a *veilig.Agent) error {
 	purposes, err := purposesJSON(a.Purposes)
 	if err != nil {
-		return wrap("update agent", err)
+		return err
 	}
-	return s.write(ctx, "update agent", func(tx *sql.Tx) ([]veilig.Event, error) {
-		r, err := tx.ExecContext(ctx, `UPDATE agents SET display_name = ?, role = ?, purposes = ?, password_hash = ?, disabled = ?
-			WHERE id = ?`, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, a.ID)
+	r, err := tx.ExecContext(ctx, `UPDATE agents SET display_name = ?, role = ?, purposes = ?, password_hash = ?, disabled = ?
+		WHERE id = ?`, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, a.ID)
+	if err != nil {
+		return err
+	}
+	return mustAffect(r, "agent")
+}
+
+// ChangeAccount creates or updates an account, signs it out if asked, and
+// writes the audit entry, in one transaction.
+func (s *Store) ChangeAccount(ctx context.Context, c veilig.AccountChange) error {
+	return s.write(ctx, "change account", func(tx *sql.Tx) ([]veilig.Event, error) {
+		var err error
+		if c.Create {
+			err = createAgent(ctx, tx, c.Agent)
+		} else {
+			err = updateAgent(ctx, tx, c.Agent)
+		}
 		if err != nil {
 			return nil, err
 		}
-		return nil, mustAffect(r, "agent")
+		if c.SignOut {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE agent_id = ?`, c.Agent.ID); err != nil {
+				return nil, err
+			}
+		}
+		if c.Audit == nil {
+			return nil, veilig.Errorf(veilig.EINVALID, "an account change needs its audit entry")
+		}
+		return nil, insertAudit(ctx, tx, c.Audit)
 	})
 }
 

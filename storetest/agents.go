@@ -177,3 +177,65 @@ func testAgentSessions(t *testing.T, st veilig.Store) {
 	_, err = st.AgentSession(ctx, randomBytes(32))
 	wantCode(t, "AgentSession of an unknown token", err, veilig.ENOTFOUND)
 }
+
+// testChangeAccount: an account change, its sign-out and its audit entry
+// happen together or not at all.
+func testChangeAccount(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	audit := func(action, subject string) *veilig.AuditEntry {
+		return &veilig.AuditEntry{At: base, AgentID: "admin", Action: action, Subject: subject, RemoteAddr: "192.0.2.1"}
+	}
+	entries := func(subject string) int {
+		t.Helper()
+		es, err := st.Audit(ctx, veilig.AuditFilter{Subject: subject})
+		if err != nil {
+			t.Fatalf("Audit: %v", err)
+		}
+		return len(es)
+	}
+	bob := newAgent("bob")
+	if err := st.ChangeAccount(ctx, veilig.AccountChange{Agent: bob, Create: true, Audit: audit(veilig.AuditAccountCreated, bob.ID)}); err != nil {
+		t.Fatalf("ChangeAccount create: %v", err)
+	}
+	got, err := st.Agent(ctx, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAgent(t, got, bob)
+	if entries(bob.ID) != 1 {
+		t.Errorf("no audit entry with the new account")
+	}
+	// A taken username: nothing written, the entry neither.
+	dup := newAgent("bob")
+	err = st.ChangeAccount(ctx, veilig.AccountChange{Agent: dup, Create: true, Audit: audit(veilig.AuditAccountCreated, dup.ID)})
+	wantCode(t, "ChangeAccount with a taken username", err, veilig.ECONFLICT)
+	if entries(dup.ID) != 0 {
+		t.Errorf("a refused change left its audit entry")
+	}
+	// Disabling with a sign-out: the sessions go with it.
+	sess := &veilig.AgentSession{TokenHash: randomBytes(32), AgentID: bob.ID, CSRFToken: "c", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := st.CreateAgentSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	bob.Disabled = true
+	if err := st.ChangeAccount(ctx, veilig.AccountChange{Agent: bob, SignOut: true, Audit: audit(veilig.AuditAccountUpdated, bob.ID)}); err != nil {
+		t.Fatalf("ChangeAccount update: %v", err)
+	}
+	if got, _ := st.Agent(ctx, bob.ID); !got.Disabled {
+		t.Error("the account was not disabled")
+	}
+	_, err = st.AgentSession(ctx, sess.TokenHash)
+	wantCode(t, "the session of a signed-out account", err, veilig.ENOTFOUND)
+	if entries(bob.ID) != 2 {
+		t.Errorf("%d audit entries, want 2", entries(bob.ID))
+	}
+	// A vanished account: nothing written.
+	gone := newAgent("gone")
+	err = st.ChangeAccount(ctx, veilig.AccountChange{Agent: gone, Audit: audit(veilig.AuditAccountUpdated, gone.ID)})
+	wantCode(t, "ChangeAccount of an unknown account", err, veilig.ENOTFOUND)
+	if entries(gone.ID) != 0 {
+		t.Errorf("a refused change left its audit entry")
+	}
+	err = st.ChangeAccount(ctx, veilig.AccountChange{Agent: newAgent("x"), Create: true})
+	wantCode(t, "ChangeAccount without an audit entry", err, veilig.EINVALID)
+}

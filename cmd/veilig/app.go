@@ -171,6 +171,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 		MaxContact:     cfg.Agents.MaxContact,
 		AuditRetention: cfg.Retention.Audit,
 		Logger:         log,
+		HashPassword:   agentauth.HashPassword,
 		Observer:       metrics.Observer(),
 		Clock:          clock,
 	})
