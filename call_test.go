@@ -14,11 +14,11 @@ import (
 type resolvingYivi struct {
 	scriptedYivi
 	mu       sync.Mutex
-	progress func() (veilig.DisclosureProgress, veilig.DisclosureOutcome)
+	progress func() (veilig.DisclosureProgress, veilig.ProofResult)
 	asked    int
 }
 
-func (y *resolvingYivi) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.DisclosureOutcome, error) {
+func (y *resolvingYivi) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.ProofResult, error) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
 	y.asked++
@@ -26,13 +26,13 @@ func (y *resolvingYivi) ResolveDisclosure(ctx context.Context, token string) (ve
 	return p, o, nil
 }
 
-func (y *resolvingYivi) set(f func() (veilig.DisclosureProgress, veilig.DisclosureOutcome)) {
+func (y *resolvingYivi) set(f func() (veilig.DisclosureProgress, veilig.ProofResult)) {
 	y.mu.Lock()
 	y.progress = f
 	y.mu.Unlock()
 }
 
-var validOutcome = veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "PRESENT")}}
+var validOutcome = veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial, Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}}
 
 // TestCallDuringProof: a call whose code belongs to a session whose proof
 // is not recorded yet is never a miss. Finished at the Yivi server, it
@@ -43,34 +43,34 @@ func TestCallDuringProof(t *testing.T) {
 	cases := []struct {
 		name      string
 		connected bool // the watcher heard the app connect
-		progress  func(since time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome)
+		progress  func(since time.Duration) (veilig.DisclosureProgress, veilig.ProofResult)
 		matched   bool
 		misses    int
 		minWait   time.Duration
 	}{
-		{"finished, not yet told", true, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+		{"finished, not yet told", true, func(time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
 			return veilig.ProgressFinished, validOutcome
 		}, true, 0, 0},
-		{"finished, connect not heard either", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+		{"finished, connect not heard either", false, func(time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
 			return veilig.ProgressFinished, validOutcome
 		}, true, 0, 0},
-		{"finishes while the call waits", true, func(since time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
+		{"finishes while the call waits", true, func(since time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
 			if since < 600*time.Millisecond {
-				return veilig.ProgressConnected, veilig.DisclosureOutcome{}
+				return veilig.ProgressConnected, veilig.ProofResult{}
 			}
 			return veilig.ProgressFinished, validOutcome
 		}, true, 0, 500 * time.Millisecond},
-		{"still deciding", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
-			return veilig.ProgressConnected, veilig.DisclosureOutcome{}
+		{"still deciding", false, func(time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
+			return veilig.ProgressConnected, veilig.ProofResult{}
 		}, false, 0, time.Second},
-		{"refused in the app meanwhile", true, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
-			return veilig.ProgressFinished, veilig.DisclosureOutcome{Status: "CANCELLED"}
+		{"refused in the app meanwhile", true, func(time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
+			return veilig.ProgressFinished, veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofCancelled}
 		}, false, 1, 0},
-		{"nobody is proving", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
-			return veilig.ProgressWaiting, veilig.DisclosureOutcome{}
+		{"nobody is proving", false, func(time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
+			return veilig.ProgressWaiting, veilig.ProofResult{}
 		}, false, 1, 0},
-		{"unknown to the Yivi server", false, func(time.Duration) (veilig.DisclosureProgress, veilig.DisclosureOutcome) {
-			return veilig.ProgressUnknown, veilig.DisclosureOutcome{}
+		{"unknown to the Yivi server", false, func(time.Duration) (veilig.DisclosureProgress, veilig.ProofResult) {
+			return veilig.ProgressUnknown, veilig.ProofResult{}
 		}, false, 1, 0},
 	}
 	for _, tc := range cases {
@@ -91,7 +91,7 @@ func TestCallDuringProof(t *testing.T) {
 				w.Connected()
 			}
 			begin := time.Now()
-			y.set(func() (veilig.DisclosureProgress, veilig.DisclosureOutcome) { return tc.progress(time.Since(begin)) })
+			y.set(func() (veilig.DisclosureProgress, veilig.ProofResult) { return tc.progress(time.Since(begin)) })
 			m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: started.Code, CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
 			took := time.Since(begin)
 			if err != nil || m.Matched != tc.matched {

@@ -176,7 +176,7 @@ func (g *startGate) watcher(w DisclosureWatcher) DisclosureWatcher {
 				w.Connected()
 			}
 		},
-		Finished: func(o DisclosureOutcome) {
+		Finished: func(o ProofResult) {
 			if <-g.ready; g.ok {
 				w.Finished(o)
 			}

@@ -30,8 +30,8 @@ type StartedDisclosure struct {
 // from other goroutines, possibly before StartDisclosure returns; Finished is
 // called exactly once.
 type DisclosureWatcher struct {
-	Connected func()                  // the Yivi app has fetched the request
-	Finished  func(DisclosureOutcome) // DONE, CANCELLED, TIMEOUT or an error
+	Connected func()            // the Yivi app has fetched the request
+	Finished  func(ProofResult) // proven, cancelled, timed out or failed
 }
 
 // DisclosureService starts and cancels Yivi disclosures. Package yivi
@@ -61,5 +61,5 @@ const (
 // that is not recorded yet (the app just finished, or the replica that
 // followed it was lost) uses it to settle the proof at once.
 type DisclosureResolver interface {
-	ResolveDisclosure(ctx context.Context, token string) (DisclosureProgress, DisclosureOutcome, error)
+	ResolveDisclosure(ctx context.Context, token string) (DisclosureProgress, ProofResult, error)
 }

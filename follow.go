@@ -41,7 +41,7 @@ func (s *Service) watcher(id string) DisclosureWatcher {
 	s.following.add(id)
 	return DisclosureWatcher{
 		Connected: func() { s.disclosureConnected(id) },
-		Finished: func(o DisclosureOutcome) {
+		Finished: func(o ProofResult) {
 			s.following.remove(id)
 			s.disclosureFinished(id, o)
 		},

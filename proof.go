@@ -22,7 +22,7 @@ func (s *Service) disclosureConnected(id string) {
 // disclosureFinished stores what the Yivi server reported. The outcome is
 // told once, so a database that is down for a moment (a failover, a
 // restart) must not lose it: store errors are retried for a while.
-func (s *Service) disclosureFinished(id string, o DisclosureOutcome) {
+func (s *Service) disclosureFinished(id string, o ProofResult) {
 	retryStore(storeRetryLimit, func(ctx context.Context) error { return s.finishDisclosure(ctx, id, o) }, func(err error) {
 		s.log.Warn("store disclosure outcome; retrying", "session", id, "err", err)
 	}, func(err error) {
@@ -61,7 +61,7 @@ func retryStore(limit time.Duration, fn func(context.Context) error, retrying, g
 
 // finishDisclosure judges and stores o. It returns only errors worth
 // retrying (the database failed); it handles everything else itself.
-func (s *Service) finishDisclosure(ctx context.Context, id string, o DisclosureOutcome) error {
+func (s *Service) finishDisclosure(ctx context.Context, id string, o ProofResult) error {
 	cur, err := s.store.Session(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
 		s.log.Error("disclosure finished for unknown session", "session", id)
@@ -85,6 +85,9 @@ func (s *Service) finishDisclosure(ctx context.Context, id string, o DisclosureO
 		}
 		s.observeDisclosure(p.ID, state)
 		s.log.Info("disclosure refused", "session", id, "purpose", p.ID, "state", state, "reason", reason)
+		if o.Detail != "" {
+			s.log.Warn("the means reported a failure", "session", id, "means", o.Means, "detail", o.Detail)
+		}
 		return nil
 	}
 	if !now.Before(cur.ExpiresAt) {

@@ -2,6 +2,7 @@ package veilig
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +20,7 @@ type Purpose struct {
 
 	Channel      Channel   // the channel this purpose serves (phone for now)
 	MinAssurance Assurance // the least assurance a means must give
+	Means        []Means   // the means of proof accepted; empty: Yivi only
 
 	PhoneNumber string        // the number to dial, E.164 ("+31201234567")
 	CodeLength  int           // digits in the DTMF code including the check digit
@@ -152,4 +154,12 @@ func quote(s string) string {
 		s = s[:80] + "..."
 	}
 	return "\"" + s + "\""
+}
+
+// AcceptsMeans reports whether a proof by m may serve this purpose.
+func (p *Purpose) AcceptsMeans(m Means) bool {
+	if len(p.Means) == 0 {
+		return m == MeansYivi
+	}
+	return slices.Contains(p.Means, m)
 }

@@ -76,25 +76,36 @@ func newServiceWith(t *testing.T, y veilig.DisclosureService, mutate func(*veili
 	return svc, st
 }
 
-func attr(id, status string) veilig.DisclosedAttribute {
-	return veilig.DisclosedAttribute{Attribute: veilig.Attribute{ID: id, Value: "v-" + id}, Status: status}
+func attr(id string) veilig.Attribute {
+	return veilig.Attribute{ID: id, Value: "v-" + id}
 }
 
+// TestDisclosureJudgement: the domain judges a means' neutral result
+// against the purpose: outcome, means, assurance and the condiscon. (How
+// Yivi's statuses become a result is tested in package yivi.)
 func TestDisclosureJudgement(t *testing.T) {
+	proven := func(a veilig.Assurance, attrs ...veilig.Attribute) veilig.ProofResult {
+		return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: a, Attributes: attrs}
+	}
+	other := proven(veilig.AssuranceHigh, attr("s.i.c.bsn"), attr("s.i.c.a"))
+	other.Means = "employee-id"
 	cases := []struct {
 		name    string
-		outcome veilig.DisclosureOutcome
+		outcome veilig.ProofResult
 		want    veilig.SessionState
 	}{
-		{"valid", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.b", "PRESENT")}}, veilig.StateDisclosed},
-		{"invalid proof", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "INVALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "PRESENT")}}, veilig.StateFailed},
-		{"expired credential", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "EXPIRED", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "PRESENT")}}, veilig.StateFailed},
-		{"attribute not present", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT"), attr("s.i.c.a", "NULL")}}, veilig.StateFailed},
-		{"attribute missing", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.bsn", "PRESENT")}}, veilig.StateFailed},
-		{"only one of a conjunction", veilig.DisclosureOutcome{Status: "DONE", ProofStatus: "VALID", Attributes: []veilig.DisclosedAttribute{attr("s.i.c.a", "PRESENT"), attr("s.i.c.b", "PRESENT")}}, veilig.StateFailed},
-		{"cancelled in the app", veilig.DisclosureOutcome{Status: "CANCELLED"}, veilig.StateCancelled},
-		{"timed out", veilig.DisclosureOutcome{Status: "TIMEOUT"}, veilig.StateExpired},
-		{"server error", veilig.DisclosureOutcome{Status: "", Err: "boom"}, veilig.StateFailed},
+		{"valid", proven(veilig.AssuranceSubstantial, attr("s.i.c.bsn"), attr("s.i.c.b")), veilig.StateDisclosed},
+		{"higher assurance", proven(veilig.AssuranceHigh, attr("s.i.c.bsn"), attr("s.i.c.a")), veilig.StateDisclosed},
+		{"assurance too low", proven(veilig.AssuranceLow, attr("s.i.c.bsn"), attr("s.i.c.a")), veilig.StateFailed},
+		{"no assurance", proven("", attr("s.i.c.bsn"), attr("s.i.c.a")), veilig.StateFailed},
+		{"a means the purpose does not accept", other, veilig.StateFailed},
+		{"attribute missing", proven(veilig.AssuranceSubstantial, attr("s.i.c.bsn")), veilig.StateFailed},
+		{"only one of a conjunction", proven(veilig.AssuranceSubstantial, attr("s.i.c.a"), attr("s.i.c.b")), veilig.StateFailed},
+		{"nothing proven", proven(veilig.AssuranceSubstantial), veilig.StateFailed},
+		{"cancelled", veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofCancelled, Reason: "cancelled in the Yivi app"}, veilig.StateCancelled},
+		{"timed out", veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofTimedOut}, veilig.StateExpired},
+		{"failed", veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofFailed, Reason: "proof status INVALID"}, veilig.StateFailed},
+		{"no outcome", veilig.ProofResult{Means: veilig.MeansYivi}, veilig.StateFailed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

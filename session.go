@@ -101,8 +101,7 @@ type Attribute struct {
 	IssuedAt time.Time         `json:"issuedAt"`
 }
 
-// Disclosure is the verified result of a Yivi disclosure, as stored with the
-// session (sealed).
+// Disclosure is a judged proof, as stored with the session (sealed).
 type Disclosure struct {
 	Means      Means       `json:"means"`
 	Assurance  Assurance   `json:"assurance"`
@@ -110,56 +109,69 @@ type Disclosure struct {
 	At         time.Time   `json:"at"`
 }
 
-// DisclosureOutcome is what a Yivi session ended with, before we judge it.
-type DisclosureOutcome struct {
-	Status      string // Yivi status: DONE, CANCELLED, TIMEOUT
-	ProofStatus string // VALID, INVALID, INVALID_TIMESTAMP, UNMATCHED_REQUEST, MISSING_ATTRIBUTES, EXPIRED
-	// Attributes in the order disclosed, with their Yivi status
-	// (PRESENT, EXTRA, NULL, INVALID_VALUE).
-	Attributes []DisclosedAttribute
-	Err        string // a server-side error, if the session errored
+// ProofOutcome is how a proof ended, in any means.
+type ProofOutcome string
+
+const (
+	ProofProven    ProofOutcome = "proven"    // the means verified the attributes it reports
+	ProofCancelled ProofOutcome = "cancelled" // the person declined
+	ProofTimedOut  ProofOutcome = "timed_out" // nobody finished it in time
+	ProofFailed    ProofOutcome = "failed"    // the proof did not hold, or the means failed
+)
+
+// ProofResult is what a means reports when a proof ends, in the domain's
+// words. The means has checked its own protocol (for Yivi: the session
+// status, proofStatus VALID, every attribute PRESENT: package yivi); Judge
+// checks what the purpose asks of it.
+type ProofResult struct {
+	Means   Means
+	Outcome ProofOutcome
+	// Assurance is the level the means reports for this proof: the same
+	// means may give different levels.
+	Assurance  Assurance
+	Attributes []Attribute // the attributes proven, when proven
+	// Reason says why a proof was not proven; it is shown, so it names no
+	// value. Detail is what the means said of a failure, for the log only.
+	Reason, Detail string
 }
 
-// DisclosedAttribute is one attribute as the Yivi server reported it.
-type DisclosedAttribute struct {
-	Attribute
-	Status string
-}
-
-// Judge decides whether an outcome proves what purpose p asks. It returns the
+// Judge decides whether r proves what purpose p asks: a proof by a means
+// the purpose accepts, at its least assurance, and every requested
+// attribute (one full alternative of each disjunction). It returns the
 // disclosure to store, or the state the session must end in and a reason
 // that is safe to show (it names no value).
-func (o DisclosureOutcome) Judge(p *Purpose) (*Disclosure, SessionState, string) {
-	switch o.Status {
-	case "DONE":
-	case "CANCELLED":
-		return nil, StateCancelled, "cancelled in the Yivi app"
-	case "TIMEOUT":
-		return nil, StateExpired, "the Yivi session timed out"
-	default:
-		if o.Err != "" {
-			return nil, StateFailed, "the Yivi session ended with an error"
+func (r ProofResult) Judge(p *Purpose) (*Disclosure, SessionState, string) {
+	reason := func(fallback string) string {
+		if r.Reason != "" {
+			return r.Reason
 		}
-		return nil, StateFailed, "the Yivi session ended as " + o.Status
+		return fallback
 	}
-	if o.ProofStatus != "VALID" {
-		return nil, StateFailed, "proof status " + o.ProofStatus
+	switch r.Outcome {
+	case ProofProven:
+	case ProofCancelled:
+		return nil, StateCancelled, reason("cancelled by the person")
+	case ProofTimedOut:
+		return nil, StateExpired, reason("the proof timed out")
+	default:
+		return nil, StateFailed, reason("the proof failed")
 	}
-	if len(o.Attributes) == 0 {
+	if !p.AcceptsMeans(r.Means) {
+		return nil, StateFailed, "this purpose does not accept this means of proof"
+	}
+	if !r.Assurance.AtLeast(p.MinAssurance) {
+		return nil, StateFailed, "assurance too low"
+	}
+	if len(r.Attributes) == 0 {
 		return nil, StateFailed, "no attributes disclosed"
 	}
 	got := map[string]bool{}
-	d := &Disclosure{Means: MeansYivi, Assurance: MeansYivi.Assurance()}
-	for _, a := range o.Attributes {
-		if a.Status != "PRESENT" {
-			return nil, StateFailed, "attribute " + a.ID + " is " + a.Status
-		}
+	for _, a := range r.Attributes {
 		got[a.ID] = true
-		d.Attributes = append(d.Attributes, a.Attribute)
 	}
 	// Every disjunction must be satisfied by one of its alternatives in full;
-	// the Yivi server checks this too, but we do not trust a single check
-	// for what decides who is on the phone.
+	// the means checks this too, but we do not trust a single check for
+	// what decides who is on the phone.
 	for _, discon := range p.Disclose {
 		ok := false
 		for _, con := range discon {
@@ -179,8 +191,5 @@ func (o DisclosureOutcome) Judge(p *Purpose) (*Disclosure, SessionState, string)
 			return nil, StateFailed, "a requested attribute is missing"
 		}
 	}
-	if !d.Assurance.AtLeast(p.MinAssurance) {
-		return nil, StateFailed, "assurance too low"
-	}
-	return d, StateDisclosed, ""
+	return &Disclosure{Means: r.Means, Assurance: r.Assurance, Attributes: r.Attributes}, StateDisclosed, ""
 }

@@ -482,12 +482,12 @@ func TestWallet(t *testing.T) {
 		t.Fatalf("fresh wallet: %d %v", st, v)
 	}
 
-	outcome := make(chan veilig.DisclosureOutcome, 1)
+	outcome := make(chan veilig.ProofResult, 1)
 	const ret = "tel:+31850000000,87654321"
 	started, err := f.emb.StartDisclosure(context.Background(), veilig.DisclosureRequest{
 		Disclose:        [][][]string{{{demoscheme.FullName, demoscheme.BSN}}},
 		ClientReturnURL: ret,
-	}, veilig.DisclosureWatcher{Finished: func(o veilig.DisclosureOutcome) { outcome <- o }})
+	}, veilig.DisclosureWatcher{Finished: func(o veilig.ProofResult) { outcome <- o }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestWallet(t *testing.T) {
 		for _, a := range o.Attributes {
 			got[a.ID] = a.Value
 		}
-		if o.Status != "DONE" || o.ProofStatus != "VALID" || got[demoscheme.FullName] != "Jan de Vries" || got[demoscheme.BSN] != "999999990" {
+		if o.Outcome != veilig.ProofProven || got[demoscheme.FullName] != "Jan de Vries" || got[demoscheme.BSN] != "999999990" {
 			t.Fatalf("the Yivi server saw %+v", o)
 		}
 	case <-time.After(20 * time.Second):

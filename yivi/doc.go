@@ -6,9 +6,9 @@
 //   - [External] uses a separate Yivi server (`irma server`) over its
 //     requestor API with requestor token authentication.
 //
-// Both turn what the Yivi server reports into a veilig.DisclosureOutcome with
-// the same function, [Outcome], so judging a disclosure does not depend on
-// the mode.
+// Both turn what the Yivi server reports into a veilig.ProofResult with
+// the same function, [Outcome], which is where Yivi statuses are read, so
+// judging a disclosure does not depend on the mode.
 //
 // Schemes are never downloaded: the operator supplies them on disk (the demo
 // scheme comes from package demoscheme), and a missing or broken scheme

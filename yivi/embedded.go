@@ -386,7 +386,7 @@ func (e *Embedded) StartIssuance(ctx context.Context, creds []Credential) (json.
 }
 
 // Stop stops the server. Its sessions lived in memory and are gone, so every
-// unfinished disclosure is finished with StatusError ("the Yivi server
+// unfinished disclosure is finished as failed ("the Yivi server
 // stopped") and the service can end it instead of leaving it waiting.
 func (e *Embedded) Stop() {
 	e.mu.Lock()
@@ -402,24 +402,24 @@ func (e *Embedded) Stop() {
 	e.srv.Stop()
 	e.schemes.Scheduler.Stop()
 	for _, st := range pending {
-		st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "the Yivi server stopped"})
+		st.finish(failed("the Yivi server stopped"))
 	}
 }
 
 // ResolveDisclosure reads the session from irmago in this process. The
 // finished session's result is the one irmago also hands the session
 // handler; the service stores whichever comes first.
-func (e *Embedded) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.DisclosureOutcome, error) {
+func (e *Embedded) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.ProofResult, error) {
 	res, err := e.srv.GetSessionResult(irma.RequestorToken(token))
 	var unknown *irmaserver.UnknownSessionError
 	if errors.As(err, &unknown) || (err == nil && res == nil) {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+		return veilig.ProgressUnknown, veilig.ProofResult{}, nil
 	} else if err != nil {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, fmt.Errorf("yivi: resolve disclosure: %s", scrub(err.Error()))
+		return veilig.ProgressUnknown, veilig.ProofResult{}, fmt.Errorf("yivi: resolve disclosure: %s", scrub(err.Error()))
 	}
 	p := progress(res.Status)
 	if p != veilig.ProgressFinished {
-		return p, veilig.DisclosureOutcome{}, nil
+		return p, veilig.ProofResult{}, nil
 	}
 	return p, Outcome(res, e.schemes), nil
 }

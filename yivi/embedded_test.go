@@ -152,7 +152,7 @@ func TestEmbeddedRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := rec.Outcome(t, 10*time.Second)
-	if o.Status != "CANCELLED" || o.Err != "" || len(o.Attributes) != 0 {
+	if o.Outcome != veilig.ProofCancelled || o.Detail != "" || len(o.Attributes) != 0 {
 		t.Fatalf("outcome = %+v", o)
 	}
 	if rec.Connected() != 1 {
@@ -172,7 +172,7 @@ func TestEmbeddedCancel(t *testing.T) {
 	if err := emb.CancelDisclosure(ctx(t), sd.Token); err != nil {
 		t.Fatal(err)
 	}
-	if o := rec.Outcome(t, 10*time.Second); o.Status != "CANCELLED" {
+	if o := rec.Outcome(t, 10*time.Second); o.Outcome != veilig.ProofCancelled {
 		t.Fatalf("outcome = %+v", o)
 	}
 	if rec.Connected() != 0 {
@@ -238,7 +238,7 @@ func TestEmbeddedConnectWithin(t *testing.T) {
 	}
 	start := time.Now()
 	o := rec.Outcome(t, 15*time.Second)
-	if o.Status != "TIMEOUT" {
+	if o.Outcome != veilig.ProofTimedOut {
 		t.Fatalf("outcome = %+v, want TIMEOUT", o)
 	}
 	// Whole seconds, rounded up: 2 s.

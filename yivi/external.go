@@ -51,7 +51,7 @@ type ExternalConfig struct {
 	RequestTimeout time.Duration
 
 	// WatchLimit is how long a session is followed before we give up and
-	// finish it with StatusError. It must exceed the server's session
+	// finish it as failed. It must exceed the server's session
 	// lifetime (irmago: up to 15 minutes waiting for the app, then 15 more
 	// once connected). Default 45 minutes.
 	WatchLimit time.Duration
@@ -197,7 +197,7 @@ func (x *External) StartDisclosure(ctx context.Context, req veilig.DisclosureReq
 func (x *External) Watch(token string, w veilig.DisclosureWatcher) {
 	st := &watch{w: w}
 	if _, err := parseToken(token); err != nil {
-		st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "not a Yivi session token"})
+		st.finish(failed("not a Yivi session token"))
 		return
 	}
 	x.mu.Lock()
@@ -363,25 +363,25 @@ func parseToken(t string) (string, error) {
 // ResolveDisclosure asks the server's status and, for a finished session,
 // its result. Any replica can ask: the server keeps finished results for
 // its session_result_lifetime.
-func (x *External) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.DisclosureOutcome, error) {
+func (x *External) ResolveDisclosure(ctx context.Context, token string) (veilig.DisclosureProgress, veilig.ProofResult, error) {
 	if _, err := parseToken(token); err != nil {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+		return veilig.ProgressUnknown, veilig.ProofResult{}, nil
 	}
 	s, err := x.status(ctx, token)
 	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+		return veilig.ProgressUnknown, veilig.ProofResult{}, nil
 	} else if err != nil {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, fmt.Errorf("yivi: resolve disclosure: %w", err)
+		return veilig.ProgressUnknown, veilig.ProofResult{}, fmt.Errorf("yivi: resolve disclosure: %w", err)
 	}
 	p := progress(s)
 	if p != veilig.ProgressFinished {
-		return p, veilig.DisclosureOutcome{}, nil
+		return p, veilig.ProofResult{}, nil
 	}
 	res, err := x.result(ctx, token)
 	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, nil
+		return veilig.ProgressUnknown, veilig.ProofResult{}, nil
 	} else if err != nil {
-		return veilig.ProgressUnknown, veilig.DisclosureOutcome{}, fmt.Errorf("yivi: resolve disclosure: %w", err)
+		return veilig.ProgressUnknown, veilig.ProofResult{}, fmt.Errorf("yivi: resolve disclosure: %w", err)
 	}
 	return p, Outcome(res, x.schemes), nil
 }

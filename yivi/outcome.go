@@ -10,56 +10,68 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-// StatusError is the outcome status of a session that ended with an error
-// rather than by the person: irmago reports those as CANCELLED with an error
-// attached, which would read as "the person cancelled". With StatusError the
-// session fails instead (veilig.DisclosureOutcome.Judge: failed, "the Yivi
-// session ended with an error"). It is also used when we lose track of a
-// session (server stopped, result unobtainable).
-const StatusError = "ERROR"
-
-// Outcome converts what a Yivi server reports at the end of a session into
-// the domain's outcome. Both modes use it: Embedded gets the result from
-// irmago directly, External decodes it from GET /session/{token}/result.
+// Outcome turns what a Yivi server reports at the end of a session into
+// the domain's neutral proof result: this is where Yivi's statuses are
+// read. Proven only with status DONE, proofStatus VALID and every
+// attribute PRESENT; a Yivi disclosure is of assurance substantial. irmago
+// reports a session that ended with an error as CANCELLED with the error
+// attached: that is a failure, not the person cancelling. Both modes use
+// it: Embedded gets the result from irmago directly, External decodes it
+// from GET /session/{token}/result.
 //
 // schemes supplies the labels: each attribute's Name from its scheme (by
 // language) and its issuer's Name. Without schemes (nil), or for an
 // attribute the schemes do not know, labels are empty; ids and values are
 // always there. The maps are copies, so callers may keep or change them.
-func Outcome(res *server.SessionResult, schemes *irma.Configuration) veilig.DisclosureOutcome {
+func Outcome(res *server.SessionResult, schemes *irma.Configuration) veilig.ProofResult {
 	if res == nil {
-		return veilig.DisclosureOutcome{Status: StatusError, Err: "no session result"}
-	}
-	o := veilig.DisclosureOutcome{
-		Status:      string(res.Status),
-		ProofStatus: string(res.ProofStatus),
+		return failed("no session result")
 	}
 	if res.Err != nil {
-		o.Status = StatusError
-		o.Err = remoteErrorText(res.Err)
+		return failed(remoteErrorText(res.Err))
 	}
+	switch res.Status {
+	case irma.ServerStatusDone:
+	case irma.ServerStatusCancelled:
+		return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofCancelled, Reason: "cancelled in the Yivi app"}
+	case irma.ServerStatusTimeout:
+		return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofTimedOut, Reason: "the Yivi session timed out"}
+	default:
+		return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofFailed, Reason: "the Yivi session ended as " + string(res.Status)}
+	}
+	if res.ProofStatus != irma.ProofStatusValid {
+		return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofFailed, Reason: "proof status " + string(res.ProofStatus)}
+	}
+	r := veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial}
 	for _, con := range res.Disclosed {
 		for _, a := range con {
-			if a != nil {
-				o.Attributes = append(o.Attributes, disclosedAttribute(a, schemes))
+			if a == nil {
+				continue
 			}
+			if a.Status != irma.AttributeProofStatusPresent {
+				return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofFailed,
+					Reason: "attribute " + a.Identifier.String() + " is " + string(a.Status)}
+			}
+			r.Attributes = append(r.Attributes, attribute(a, schemes))
 		}
 	}
-	return o
+	return r
 }
 
-func disclosedAttribute(a *irma.DisclosedAttribute, schemes *irma.Configuration) veilig.DisclosedAttribute {
+// failed is the result of a session that ended with an error rather than
+// by the person, or that we lost track of (server stopped, result
+// unobtainable); detail is for the log.
+func failed(detail string) veilig.ProofResult {
+	return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofFailed, Reason: "the Yivi session ended with an error", Detail: detail}
+}
+
+func attribute(a *irma.DisclosedAttribute, schemes *irma.Configuration) veilig.Attribute {
 	issuer := a.Identifier.CredentialTypeIdentifier().IssuerIdentifier()
-	d := veilig.DisclosedAttribute{
-		Attribute: veilig.Attribute{
-			ID:       a.Identifier.String(),
-			IssuerID: issuer.String(),
-			IssuedAt: issuedAt(a.IssuanceTime),
-		},
-		Status: string(a.Status),
+	d := veilig.Attribute{
+		ID:       a.Identifier.String(),
+		IssuerID: issuer.String(),
+		IssuedAt: issuedAt(a.IssuanceTime),
 	}
-	// A NULL attribute has no raw value; Value stays empty and Status says
-	// why.
 	if a.RawValue != nil {
 		d.Value = *a.RawValue
 	}

@@ -15,7 +15,7 @@ import (
 // disclosureRequest turns the domain's request into irmago's.
 //
 // Every attribute is requested with notNull, because a NULL attribute fails
-// the judgement anyway (veilig.DisclosureOutcome.Judge wants PRESENT): this
+// the proof anyway ([Outcome] wants PRESENT): this
 // way the app tells the person up front instead of after disclosing.
 //
 // augmentReturnUrl stays off: irmago would append "?token=<requestor token>"

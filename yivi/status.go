@@ -75,7 +75,7 @@ func (x *External) watchSession(ctx context.Context, token string, st *watch) {
 				x.poll(ctx, token, st, observe)
 				return
 			case veilig.ErrorCode(err) == veilig.ENOTFOUND:
-				st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "the Yivi server does not know the session (expired?)"})
+				st.finish(failed("the Yivi server does not know the session (expired?)"))
 				return
 			}
 		}
@@ -94,7 +94,7 @@ func (x *External) watchSession(ctx context.Context, token string, st *watch) {
 			return
 		}
 		if veilig.ErrorCode(serr) == veilig.ENOTFOUND {
-			st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "the Yivi server does not know the session (expired?)"})
+			st.finish(failed("the Yivi server does not know the session (expired?)"))
 			return
 		}
 		if time.Since(opened) > time.Minute {
@@ -194,7 +194,7 @@ func (x *External) poll(ctx context.Context, token string, st *watch, observe fu
 			}
 			wait = interval
 		case veilig.ErrorCode(err) == veilig.ENOTFOUND:
-			st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "the Yivi server does not know the session (expired?)"})
+			st.finish(failed("the Yivi server does not know the session (expired?)"))
 			return
 		default:
 			x.log.Warn("yivi: status poll failed; retrying", "err", err)
@@ -226,16 +226,16 @@ func (x *External) finishWithResult(ctx context.Context, token string, st *watch
 	if x.ctx.Err() != nil {
 		return // stopped: leave the session to Watch after a restart
 	}
-	st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "could not fetch the session result: " + err.Error()})
+	st.finish(failed("could not fetch the session result: " + err.Error()))
 }
 
 // giveUp ends a watch whose context is over: silently when the External is
-// stopped, with StatusError when WatchLimit has passed.
+// stopped, as failed when WatchLimit has passed.
 func (x *External) giveUp(ctx context.Context, st *watch) {
 	if x.ctx.Err() != nil {
 		return
 	}
-	st.finish(veilig.DisclosureOutcome{Status: StatusError, Err: "stopped following the Yivi session after " + x.limit.String()})
+	st.finish(failed("stopped following the Yivi session after " + x.limit.String()))
 }
 
 // backoff is an exponential backoff with jitter, so replicas that lost the

@@ -54,14 +54,14 @@ func TestWatchReconnectsStream(t *testing.T) {
 	defer x.Stop()
 	var mu sync.Mutex
 	var events []string
-	done := make(chan veilig.DisclosureOutcome, 1)
+	done := make(chan veilig.ProofResult, 1)
 	x.Watch(token, veilig.DisclosureWatcher{
 		Connected: func() { mu.Lock(); events = append(events, "connected"); mu.Unlock() },
-		Finished:  func(o veilig.DisclosureOutcome) { done <- o },
+		Finished:  func(o veilig.ProofResult) { done <- o },
 	})
 	select {
 	case o := <-done:
-		if o.Status != "DONE" || o.ProofStatus != "VALID" || len(o.Attributes) != 1 || o.Attributes[0].Value != "x" {
+		if o.Outcome != veilig.ProofProven || len(o.Attributes) != 1 || o.Attributes[0].Value != "x" {
 			t.Errorf("outcome = %+v", o)
 		}
 	case <-time.After(10 * time.Second):
@@ -94,11 +94,11 @@ func TestWatchUnknownSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Stop()
-	done := make(chan veilig.DisclosureOutcome, 1)
-	x.Watch("AbCdEfGhIjKlMnOpQrSt", veilig.DisclosureWatcher{Finished: func(o veilig.DisclosureOutcome) { done <- o }})
+	done := make(chan veilig.ProofResult, 1)
+	x.Watch("AbCdEfGhIjKlMnOpQrSt", veilig.DisclosureWatcher{Finished: func(o veilig.ProofResult) { done <- o }})
 	select {
 	case o := <-done:
-		if o.Status != StatusError {
+		if o.Outcome != veilig.ProofFailed || o.Detail == "" {
 			t.Errorf("outcome = %+v", o)
 		}
 	case <-time.After(5 * time.Second):
@@ -124,7 +124,7 @@ func TestExternalStopLeavesWatchersUncalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	called := make(chan struct{}, 1)
-	x.Watch("AbCdEfGhIjKlMnOpQrSt", veilig.DisclosureWatcher{Finished: func(veilig.DisclosureOutcome) { called <- struct{}{} }})
+	x.Watch("AbCdEfGhIjKlMnOpQrSt", veilig.DisclosureWatcher{Finished: func(veilig.ProofResult) { called <- struct{}{} }})
 	time.Sleep(200 * time.Millisecond)
 	stopped := make(chan struct{})
 	go func() { x.Stop(); close(stopped) }()

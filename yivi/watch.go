@@ -31,7 +31,7 @@ func (s *watch) connect() {
 	}
 }
 
-func (s *watch) finish(o veilig.DisclosureOutcome) bool {
+func (s *watch) finish(o veilig.ProofResult) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.finished {

@@ -227,7 +227,7 @@ func TestExternalRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := rec.Outcome(t, 10*time.Second)
-	if o.Status != "CANCELLED" || o.Err != "" {
+	if o.Outcome != veilig.ProofCancelled || o.Detail != "" {
 		t.Fatalf("outcome = %+v", o)
 	}
 	if _, state, _ := o.Judge(yivitest.Purpose()); state != veilig.StateCancelled {
@@ -245,7 +245,7 @@ func TestExternalCancel(t *testing.T) {
 	if err := x.CancelDisclosure(testCtx(t), sd.Token); err != nil {
 		t.Fatal(err)
 	}
-	if o := rec.Outcome(t, 10*time.Second); o.Status != "CANCELLED" {
+	if o := rec.Outcome(t, 10*time.Second); o.Outcome != veilig.ProofCancelled {
 		t.Fatalf("outcome = %+v", o)
 	}
 	if err := x.CancelDisclosure(testCtx(t), sd.Token); veilig.ErrorCode(err) != veilig.ENOTFOUND {
@@ -268,7 +268,7 @@ func TestExternalConnectWithin(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if o := rec.Outcome(t, 15*time.Second); o.Status != "TIMEOUT" {
+	if o := rec.Outcome(t, 15*time.Second); o.Outcome != veilig.ProofTimedOut {
 		t.Fatalf("outcome = %+v, want TIMEOUT", o)
 	}
 	if waited := time.Since(start); waited > 10*time.Second {

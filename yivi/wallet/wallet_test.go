@@ -131,7 +131,7 @@ func TestPlainHTTPNeedsDeveloperMode(t *testing.T) {
 	if err := emb.CancelDisclosure(ctx(t), sd.Token); err != nil {
 		t.Fatalf("session no longer open: %v", err)
 	}
-	if o := rec.Outcome(t, 10*time.Second); o.Status != "CANCELLED" || rec.Connected() != 0 {
+	if o := rec.Outcome(t, 10*time.Second); o.Outcome != veilig.ProofCancelled || rec.Connected() != 0 {
 		t.Errorf("outcome = %+v, connected %d", o, rec.Connected())
 	}
 }
@@ -152,7 +152,7 @@ func TestEmptyWalletCannotDisclose(t *testing.T) {
 	if _, err := w.Disclose(ctx(t), sd.SessionPtr); err == nil || !strings.Contains(err.Error(), "lacks credentials") {
 		t.Fatalf("Disclose = %v", err)
 	}
-	if o := rec.Outcome(t, 10*time.Second); o.Status != "CANCELLED" {
+	if o := rec.Outcome(t, 10*time.Second); o.Outcome != veilig.ProofCancelled {
 		t.Errorf("outcome = %+v", o)
 	}
 }

@@ -68,11 +68,11 @@ type Recorder struct {
 	mu        sync.Mutex
 	events    []string
 	connected atomic.Int32
-	finished  chan veilig.DisclosureOutcome
+	finished  chan veilig.ProofResult
 }
 
 func NewRecorder() *Recorder {
-	return &Recorder{finished: make(chan veilig.DisclosureOutcome, 2)}
+	return &Recorder{finished: make(chan veilig.ProofResult, 2)}
 }
 
 func (r *Recorder) Watcher() veilig.DisclosureWatcher {
@@ -81,7 +81,7 @@ func (r *Recorder) Watcher() veilig.DisclosureWatcher {
 			r.connected.Add(1)
 			r.add("connected")
 		},
-		Finished: func(o veilig.DisclosureOutcome) {
+		Finished: func(o veilig.ProofResult) {
 			r.add("finished")
 			r.finished <- o
 		},
@@ -105,7 +105,7 @@ func (r *Recorder) Events() []string {
 func (r *Recorder) Connected() int { return int(r.connected.Load()) }
 
 // Outcome waits for Finished, and checks it comes once.
-func (r *Recorder) Outcome(t testing.TB, timeout time.Duration) veilig.DisclosureOutcome {
+func (r *Recorder) Outcome(t testing.TB, timeout time.Duration) veilig.ProofResult {
 	t.Helper()
 	select {
 	case o := <-r.finished:
@@ -117,17 +117,17 @@ func (r *Recorder) Outcome(t testing.TB, timeout time.Duration) veilig.Disclosur
 		return o
 	case <-time.After(timeout):
 		t.Fatalf("no Finished within %s (events %v)", timeout, r.Events())
-		return veilig.DisclosureOutcome{}
+		return veilig.ProofResult{}
 	}
 }
 
 // CheckDisclosed checks a successful disclosure of Condiscon by the demo
 // person, with the labels and issuer from the demo scheme (when labels is
 // true), and that Judge accepts it.
-func CheckDisclosed(t testing.TB, o veilig.DisclosureOutcome, labels bool) {
+func CheckDisclosed(t testing.TB, o veilig.ProofResult, labels bool) {
 	t.Helper()
-	if o.Status != "DONE" || o.ProofStatus != "VALID" || o.Err != "" {
-		t.Fatalf("outcome status %q proof %q err %q", o.Status, o.ProofStatus, o.Err)
+	if o.Means != veilig.MeansYivi || o.Outcome != veilig.ProofProven || o.Assurance != veilig.AssuranceSubstantial || o.Reason != "" || o.Detail != "" {
+		t.Fatalf("result %s %s %s %q %q", o.Means, o.Outcome, o.Assurance, o.Reason, o.Detail)
 	}
 	want := []struct {
 		id, value, nl, en string
@@ -141,8 +141,8 @@ func CheckDisclosed(t testing.TB, o veilig.DisclosureOutcome, labels bool) {
 	}
 	for i, w := range want {
 		a := o.Attributes[i]
-		if a.ID != w.id || a.Value != w.value || a.Status != "PRESENT" {
-			t.Errorf("attribute %d = %s %q %s, want %s %q PRESENT", i, a.ID, a.Value, a.Status, w.id, w.value)
+		if a.ID != w.id || a.Value != w.value {
+			t.Errorf("attribute %d = %s %q, want %s %q", i, a.ID, a.Value, w.id, w.value)
 		}
 		if a.IssuerID != demoscheme.IssuerID {
 			t.Errorf("%s issuer = %q", a.ID, a.IssuerID)
