@@ -25,9 +25,11 @@ var AuditActions = []string{
 }
 
 // AuditEntry records who did what to which contact, as the NEN 7513 logging
-// norm asks: never the values, only which attributes were shown. Entries are
-// written in the same transaction as the act they record and are never
-// changed; the retention job removes them after the audit retention.
+// norm asks: never the values, only which attributes were shown. Entries of
+// acts on contacts and accounts are written in the same transaction as the
+// act (Transition.Audit, Store.ChangeAccount); a sign-in's right after its
+// session is made, and an export's before the export is sent. Entries are
+// never changed; the retention job removes them after the audit retention.
 type AuditEntry struct {
 	ID         int64     `json:"id"`
 	At         time.Time `json:"at"`

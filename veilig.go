@@ -9,8 +9,8 @@ package veilig
 import "time"
 
 // Channel is the way the person reaches the organisation after proving who
-// they are. Only the phone channel is served now; the others are modelled so
-// that purposes, sessions and events need no migration when they arrive.
+// they are. Only the phone channel is served now; video and chat are the
+// names kept for the channels to come.
 type Channel string
 
 const (

@@ -1,14 +1,11 @@
 package httpapi
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 )
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // clientAddr returns the address of the client: the peer, or, when the peer
 // is a trusted proxy, the right-most address in X-Forwarded-For that is not

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -106,7 +107,7 @@ func decodeJSON(r *http.Request, body []byte, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return veilig.Errorf(veilig.EINVALID, "the request body must be JSON (Content-Type: application/json)")
 	}
-	dec := json.NewDecoder(bytesReader(body))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return veilig.Errorf(veilig.EINVALID, "the request body is not valid JSON for this endpoint: %s", jsonProblem(err))
