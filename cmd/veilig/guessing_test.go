@@ -213,9 +213,15 @@ func TestGuessingFlood(t *testing.T) {
 	if !strings.Contains(ta.logs.String(), "guessing suspected") {
 		t.Error("no log line told the operator about the guessing")
 	}
+	logs := ta.logs.String()
 	for _, code := range codes {
-		if strings.Contains(ta.logs.String(), code) {
+		if strings.Contains(logs, code) {
 			t.Fatal("a code is in the log")
+		}
+	}
+	for _, number := range []string{"+31620000000", "31620000999", "+31630000000"} {
+		if strings.Contains(logs, number) {
+			t.Fatalf("a caller number (%s) is in the log", number)
 		}
 	}
 }
