@@ -18,10 +18,9 @@ import (
 //   - Every lookup is an attempt of one caller: the caller's number, under
 //     a keyed hash, or, when the number is withheld, the call itself (all
 //     withheld callers cannot share one bucket: one guesser would block
-//     them all). Before the lookup the store reserves the attempt
-//     atomically, as a miss recorded in advance that is forgiven when the
-//     code matches: concurrent calls of one caller never get more lookups
-//     than the limit allows.
+//     them all). Counting the caller's misses, the lookup and recording
+//     the miss are one transaction (Store.LookUpCode): concurrent calls of
+//     one caller never get more lookups than the limit allows.
 //   - A caller with PerCaller misses within PerCallerWindow has nothing
 //     looked up until the oldest of them leaves the window.
 //   - Misses of all callers are the guessing signal: when Overall of them
@@ -105,28 +104,45 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	if alarm {
 		limit = 1 // only a caller without a recent miss
 	}
-	missID, misses, err := s.store.ReserveAttempt(ctx, Attempt{CallerKey: s.attemptKey(c), Since: now.Add(-window), Max: limit, At: now})
+	// The caller number is personal data, sealed before it is stored. It is
+	// bound to the call (provider and call id), which is stored in the same
+	// row, so the match and the number are one transaction.
+	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), callerAAD(c.Provider, c.CallID))
 	if err != nil {
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
-	if missID == 0 {
+	call := Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}
+	codeHash := CodeHash(s.codeKey, c.Code)
+	key := s.attemptKey(c)
+	l, err := s.store.LookUpCode(ctx, Attempt{CallerKey: key, Since: now.Add(-window), Max: limit, At: now}, codeHash, call)
+	conflict := ErrorCode(err) == ECONFLICT // this call id is taken: nothing was recorded
+	if err != nil && !conflict {
+		return CallMatch{}, fmt.Errorf("report call: %w", err)
+	}
+	if !conflict && !l.Allowed {
 		s.observeCall("rate_limited")
-		s.log.Info("call refused: too many codes that matched nothing", "provider", c.Provider, "alarm", alarm, "misses", len(misses))
+		s.log.Info("call refused: too many codes that matched nothing", "provider", c.Provider, "alarm", alarm, "misses", len(l.Misses))
 		return CallMatch{}, &Error{
 			Code:       ERATELIMIT,
 			Message:    "too many codes from this caller matched nothing; try again later",
-			RetryAfter: s.retryAfter(now, misses, window, alarm),
+			RetryAfter: s.retryAfter(now, l.Misses, window, alarm),
 		}
 	}
-	return s.lookUp(ctx, c, now, missID)
+	if l.Session != nil {
+		return s.matched(l.Session, c.Provider), nil
+	}
+	return s.noMatch(ctx, c, call, codeHash, key, now, l.MissID)
 }
 
-// lookUp matches the call. The attempt's miss, recorded in advance as
-// missID, stays only when the code matched nothing: a match deletes it in
-// its own transaction, and a retried report, a code whose proof is still
-// being made or a failure forgive it.
-func (s *Service) lookUp(ctx context.Context, c IncomingCall, now time.Time, missID int64) (CallMatch, error) {
+// noMatch handles a code that matched nothing at once. The attempt's miss
+// (missID; 0 when none was recorded because the call id was taken) stays
+// when it is one; a retried report of a matched call and a code whose
+// proof is still being made are forgiven.
+func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Call, codeHash, key []byte, now time.Time, missID int64) (CallMatch, error) {
 	forgive := func() {
+		if missID == 0 {
+			return
+		}
 		if err := s.store.ForgiveMiss(context.WithoutCancel(ctx), missID); err != nil {
 			s.log.Warn("forgive a miss recorded in advance", "err", err)
 		}
@@ -135,36 +151,20 @@ func (s *Service) lookUp(ctx context.Context, c IncomingCall, now time.Time, mis
 		forgive()
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
-	// The caller number is personal data, sealed before it is stored. It is
-	// bound to the call (provider and call id), which is stored in the same
-	// row, so the match and the number are one transaction.
-	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), callerAAD(c.Provider, c.CallID))
-	if err != nil {
-		return fail(err)
-	}
-	call := Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}
-	codeHash := CodeHash(s.codeKey, c.Code)
-	sess, _, err := s.store.MatchCode(ctx, codeHash, call, now, missID)
-	if err == nil {
-		return s.matched(sess, c.Provider), nil
-	}
-	if code := ErrorCode(err); code != ENOMATCH && code != ECONFLICT {
-		return fail(err)
-	}
 	// A platform retrying the report of a call that already matched (its
 	// code is used up, or this call id is taken) gets the same match again.
-	if prev, perr := s.store.SessionByCall(ctx, c.Provider, c.CallID); perr == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
+	if prev, err := s.store.SessionByCall(ctx, c.Provider, c.CallID); err == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
 		forgive()
 		s.observeCall("matched")
 		return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
-	} else if perr != nil && ErrorCode(perr) != ENOTFOUND {
-		return fail(perr)
+	} else if err != nil && ErrorCode(err) != ENOTFOUND {
+		return fail(err)
 	}
-	pending, perr := s.store.SessionByCode(ctx, codeHash, now)
-	if perr != nil && ErrorCode(perr) != ENOTFOUND {
-		return fail(perr)
+	pending, err := s.store.SessionByCode(ctx, codeHash, now)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return fail(err)
 	}
-	if perr == nil {
+	if err == nil {
 		switch s.awaitProof(ctx, pending) {
 		case proofRecorded:
 			sess, _, err := s.store.MatchCode(ctx, codeHash, call, s.now(), missID)
@@ -180,6 +180,12 @@ func (s *Service) lookUp(ctx context.Context, c IncomingCall, now time.Time, mis
 			s.observeCall("proof_pending")
 			s.log.Info("call's proof is still being made; not a miss", "session", pending.ID, "provider", c.Provider)
 			return CallMatch{Matched: false}, nil
+		}
+	}
+	if missID == 0 {
+		// The call id was another session's: nothing was recorded.
+		if err := s.store.RecordMiss(ctx, key, now); err != nil {
+			return CallMatch{}, fmt.Errorf("report call: %w", err)
 		}
 	}
 	s.observeCall("no_match")

@@ -109,12 +109,21 @@ type Call struct {
 }
 
 // Attempt is a caller asking for a code to be looked up (see
-// Store.ReserveAttempt).
+// Store.LookUpCode).
 type Attempt struct {
 	CallerKey []byte    // keyed hash of the caller number, or of the call when the number is withheld
 	Since     time.Time // misses before this no longer count
 	Max       int       // refuse when the caller has this many misses since Since; 0: no limit
 	At        time.Time
+}
+
+// CodeLookup is what became of an attempt (Store.LookUpCode).
+type CodeLookup struct {
+	Allowed bool           // false: the caller's limit was reached; nothing was looked up or recorded
+	Misses  []time.Time    // the caller's misses before this attempt, in the window, oldest first
+	Session *StoredSession // the session the code matched, now matched; nil when none
+	Event   Event          // the matched event, with Session
+	MissID  int64          // the miss recorded for this attempt when nothing matched
 }
 
 // AccountChange is an admin's change to an account (Store.ChangeAccount).
@@ -183,11 +192,21 @@ type SessionStore interface {
 	Transition(ctx context.Context, t Transition) (*StoredSession, Event, error)
 	// MatchCode atomically finds the disclosed, unexpired session whose code
 	// hash is codeHash, clears the code, sets the call and moves it to
-	// matched, appending the event, and deletes the miss forgive (recorded
-	// in advance by ReserveAttempt; 0 for none). ENOMATCH when there is
+	// matched, appending the event, and deletes the miss forgive (the one
+	// LookUpCode recorded for the attempt; 0 for none). ENOMATCH when there is
 	// none (unknown, used and expired codes are indistinguishable), and
 	// the miss stays.
 	MatchCode(ctx context.Context, codeHash []byte, call Call, at time.Time, forgive int64) (*StoredSession, Event, error)
+	// LookUpCode is a caller's attempt with a code, in one transaction and
+	// atomic across replicas: it counts the caller's misses at or after
+	// a.Since; with a.Max or more (a.Max 0: no limit) it stops there
+	// (Allowed false, nothing recorded). Otherwise it matches the code as
+	// MatchCode does and, when nothing matched, records the attempt as a
+	// miss at a.At (MissID). Concurrent attempts of one caller never
+	// together pass a.Max. Misses are the caller's before this attempt,
+	// oldest first. ECONFLICT (and nothing recorded) when the call id is
+	// taken by another session.
+	LookUpCode(ctx context.Context, a Attempt, codeHash []byte, call Call) (CodeLookup, error)
 	// SessionByCode returns the unexpired session in created, disclosing
 	// or disclosed that holds codeHash; ENOTFOUND. A call whose code
 	// matched nothing uses it to learn whether the code belongs to a
@@ -257,16 +276,10 @@ type CallGuard interface {
 	// RememberSignature records a telephony request signature until
 	// expiresAt; ECONFLICT if it was seen before (a replay).
 	RememberSignature(ctx context.Context, sigHash []byte, expiresAt time.Time) error
-	// ReserveAttempt lets a caller have one code looked up, atomically
-	// across replicas: it lists the caller's misses at or after a.Since
-	// and, when there are fewer than a.Max (or a.Max is 0), records a miss
-	// at a.At in advance and returns its id (> 0); otherwise it records
-	// nothing and returns id 0. Concurrent reservations of one caller never
-	// together pass a.Max. The misses are returned oldest first.
-	ReserveAttempt(ctx context.Context, a Attempt) (missID int64, misses []time.Time, err error)
-	// ForgiveMiss deletes a miss recorded in advance, because the code
-	// matched or belonged to a proof still being made. Deleting one that
-	// is gone is no error.
+	// ForgiveMiss deletes the miss LookUpCode recorded for an attempt that
+	// turned out not to be one (a retried report of a matched call, a code
+	// whose proof is still being made). Deleting one that is gone is no
+	// error.
 	ForgiveMiss(ctx context.Context, missID int64) error
 	// RecordMiss records a code that matched nothing, under a keyed hash of
 	// the caller number (never the number itself).

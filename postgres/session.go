@@ -276,29 +276,46 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	}
 	at = norm(at)
-	var p params
-	upd := fmt.Sprintf(`upd AS (UPDATE sessions SET
-			state = %s, reason = '', code_hash = NULL,
-			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s
-			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s
-			RETURNING `+sessionColumns+`)`,
-		p.add(string(veilig.StateMatched)), p.add(call.Provider), p.add(call.CallID), p.add(call.SealedCaller.KeyID),
-		p.add(sealedData(call.SealedCaller)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)))
-	events, err := eventCTEs(&p, "upd", veilig.Event{Type: string(veilig.StateMatched), At: at})
+	q, p, err := matchSQL(codeHash, call, at, forgive, false)
 	if err != nil {
 		return nil, veilig.Event{}, wrap("match code", err)
 	}
-	// The miss recorded in advance goes in the same statement, only if
-	// the code matched (a data-modifying CTE runs whether referenced or not).
-	forgiven := fmt.Sprintf(`fg AS (DELETE FROM telephony_misses WHERE id = %s AND EXISTS (SELECT 1 FROM upd))`, p.add(forgive))
 	var seq int64
-	out, err := scanSession(s.pool.QueryRow(ctx, "WITH "+upd+",\n"+forgiven+",\n"+events+"\nSELECT "+sessionColumnsOf("upd")+", note.seq FROM upd, note", p...), &seq)
+	out, err := scanSession(s.pool.QueryRow(ctx, q, p...), &seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	} else if err != nil {
 		return nil, veilig.Event{}, wrap("match code", sessionConflict(err))
 	}
 	return out, eventOf(out, string(veilig.StateMatched), "", at, seq), nil
+}
+
+// matchSQL is the statement of a match: the session row, the deletion of
+// the attempt's miss recorded in advance when the code matched (a
+// data-modifying CTE runs whether referenced or not), and the event. With
+// reserved, the attempt is the one ReserveAttempt's statement recorded
+// earlier in the same transaction (the transaction-local setting
+// veilig.attempt; empty when the caller was refused, and then nothing
+// matches); otherwise it is forgive.
+func matchSQL(codeHash []byte, call veilig.Call, at time.Time, forgive int64, reserved bool) (string, []any, error) {
+	var p params
+	allowed, attempt := ` AND current_setting('veilig.attempt', true) <> ''`, `NULLIF(current_setting('veilig.attempt', true), '')::bigint`
+	if !reserved {
+		allowed, attempt = "", p.add(forgive)+"::bigint"
+	}
+	upd := fmt.Sprintf(`upd AS (UPDATE sessions SET
+			state = %s, reason = '', code_hash = NULL,
+			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s
+			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s`+allowed+`
+			RETURNING `+sessionColumns+`)`,
+		p.add(string(veilig.StateMatched)), p.add(call.Provider), p.add(call.CallID), p.add(call.SealedCaller.KeyID),
+		p.add(sealedData(call.SealedCaller)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)))
+	events, err := eventCTEs(&p, "upd", veilig.Event{Type: string(veilig.StateMatched), At: at})
+	if err != nil {
+		return "", nil, err
+	}
+	forgiven := `fg AS (DELETE FROM telephony_misses WHERE id = ` + attempt + ` AND EXISTS (SELECT 1 FROM upd))`
+	return "WITH " + upd + ",\n" + forgiven + ",\n" + events + "\nSELECT " + sessionColumnsOf("upd") + ", note.seq FROM upd, note", p, nil
 }
 
 // ExpireSessions ends the sessions of purposeID that were not matched

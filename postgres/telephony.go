@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,43 +49,69 @@ func (s *Store) CountMisses(ctx context.Context, callerKey []byte, since time.Ti
 // other.
 const missLockClass int32 = 0x7663_6d73 // "vcms"
 
-// ReserveAttempt sends two statements in one round trip, which PostgreSQL
-// runs as one implicit transaction: the first takes the caller's advisory
-// lock, the second (under READ COMMITTED, with a snapshot taken after the
-// lock, so it sees every reservation committed before) counts and records.
-// Counting in the statement that takes the lock would count from a
-// snapshot older than the lock.
-func (s *Store) ReserveAttempt(ctx context.Context, a veilig.Attempt) (int64, []time.Time, error) {
+// LookUpCode sends three statements in one round trip, which PostgreSQL
+// runs as one implicit transaction, so a call costs one commit: the first
+// takes the caller's advisory lock; the second (under READ COMMITTED, with
+// a snapshot taken after the lock, so it sees every attempt committed
+// before) counts the caller's misses and, when allowed, records this
+// attempt as a miss in advance, noting its id in a transaction-local
+// setting; the third is the match, which requires that setting and
+// deletes the miss when the code matched. Counting in the statement that
+// takes the lock would count from a snapshot older than the lock.
+func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byte, call veilig.Call) (veilig.CodeLookup, error) {
 	var objID int32
 	if len(a.CallerKey) >= 4 {
 		objID = int32(binary.BigEndian.Uint32(a.CallerKey))
 	}
-	var b pgx.Batch
-	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, missLockClass, objID)
+	at := norm(a.At)
 	var (
+		b      pgx.Batch
 		id     *int64
 		misses []time.Time
+		out    *veilig.StoredSession
+		seq    int64
 	)
+	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, missLockClass, objID)
 	b.Queue(`WITH recent AS (
 			SELECT at, id FROM telephony_misses WHERE caller_key = $1 AND at >= $2),
 		ins AS (
 			INSERT INTO telephony_misses (caller_key, at)
 			SELECT $1, $3 WHERE $4 = 0 OR (SELECT COUNT(*) FROM recent) < $4
 			RETURNING id)
-		SELECT (SELECT id FROM ins), COALESCE(ARRAY(SELECT at FROM recent ORDER BY at, id), '{}')`,
-		a.CallerKey, a.Since, a.At, a.Max).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&id, &misses)
+		SELECT (SELECT id FROM ins), COALESCE(ARRAY(SELECT at FROM recent ORDER BY at, id), '{}'),
+			set_config('veilig.attempt', COALESCE((SELECT id FROM ins)::text, ''), true)`,
+		a.CallerKey, a.Since, at, a.Max).QueryRow(func(row pgx.Row) error {
+		var setting string
+		return row.Scan(&id, &misses, &setting)
 	})
+	if len(codeHash) > 0 {
+		q, p, err := matchSQL(codeHash, call, at, 0, true)
+		if err != nil {
+			return veilig.CodeLookup{}, wrap("look up code", err)
+		}
+		b.Queue(q, p...).QueryRow(func(row pgx.Row) error {
+			var err error
+			if out, err = scanSession(row, &seq); errors.Is(err, pgx.ErrNoRows) {
+				out, err = nil, nil
+			}
+			return err
+		})
+	}
 	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return 0, nil, wrap("reserve attempt", err)
+		return veilig.CodeLookup{}, wrap("look up code", sessionConflict(err))
 	}
 	for i := range misses {
 		misses[i] = fromDB(misses[i])
 	}
-	if id == nil {
-		return 0, misses, nil
+	l := veilig.CodeLookup{Allowed: id != nil, Misses: misses}
+	switch {
+	case out != nil:
+		l.Session = out
+		l.Event = eventOf(out, string(veilig.StateMatched), "", at, seq)
+	case id != nil:
+		l.MissID = *id
 	}
-	return *id, misses, nil
+	return l, nil
 }
 
 // ForgiveMiss deletes a miss recorded in advance.

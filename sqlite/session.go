@@ -251,32 +251,41 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 	var ev veilig.Event
 	err := s.write(ctx, "match code", func(tx *sql.Tx) ([]veilig.Event, error) {
 		var err error
-		out, err = scanSession(tx.QueryRowContext(ctx, `UPDATE sessions SET
-			state = ?, reason = '', code_hash = NULL,
-			provider = ?, call_id = ?, caller_key_id = ?, caller = ?, matched_at = ?
-			WHERE code_hash = ? AND state = ? AND expires_at > ?
-			RETURNING `+sessionColumns,
-			veilig.StateMatched, call.Provider, call.CallID, call.SealedCaller.KeyID, sealedData(call.SealedCaller),
-			millis(at), codeHash, veilig.StateDisclosed, millis(at)))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, veilig.Errorf(veilig.ENOMATCH, "no session matches")
-		} else if err != nil {
-			return nil, sessionConflict(err)
+		if out, ev, err = matchCode(ctx, tx, codeHash, call, at); err != nil {
+			return nil, err
 		}
 		if forgive != 0 {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM telephony_misses WHERE id = ?`, forgive); err != nil {
 				return nil, err
 			}
 		}
-		ev, err = appendEvent(ctx, tx, veilig.Event{
-			SessionID: out.ID, PurposeID: out.PurposeID, Type: string(veilig.StateMatched), At: at,
-		})
-		return []veilig.Event{ev}, err
+		return []veilig.Event{ev}, nil
 	})
 	if err != nil {
 		return nil, veilig.Event{}, err
 	}
 	return out, ev, nil
+}
+
+// matchCode is a match within a write transaction; ENOMATCH when the code
+// matches nothing.
+func matchCode(ctx context.Context, tx *sql.Tx, codeHash []byte, call veilig.Call, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
+	out, err := scanSession(tx.QueryRowContext(ctx, `UPDATE sessions SET
+		state = ?, reason = '', code_hash = NULL,
+		provider = ?, call_id = ?, caller_key_id = ?, caller = ?, matched_at = ?
+		WHERE code_hash = ? AND state = ? AND expires_at > ?
+		RETURNING `+sessionColumns,
+		veilig.StateMatched, call.Provider, call.CallID, call.SealedCaller.KeyID, sealedData(call.SealedCaller),
+		millis(at), codeHash, veilig.StateDisclosed, millis(at)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
+	} else if err != nil {
+		return nil, veilig.Event{}, sessionConflict(err)
+	}
+	ev, err := appendEvent(ctx, tx, veilig.Event{
+		SessionID: out.ID, PurposeID: out.PurposeID, Type: string(veilig.StateMatched), At: at,
+	})
+	return out, ev, err
 }
 
 // ExpireSessions ends the sessions of purposeID that were not matched

@@ -47,28 +47,26 @@ func (s *Store) CountMisses(ctx context.Context, callerKey []byte, since time.Ti
 	return n, nil
 }
 
-// ReserveAttempt counts the caller's misses and records one in advance in
-// one write transaction: writes are serialized, so no other reservation
-// can count in between.
-func (s *Store) ReserveAttempt(ctx context.Context, a veilig.Attempt) (int64, []time.Time, error) {
-	var (
-		id     int64
-		misses []time.Time
-	)
-	err := s.write(ctx, "reserve attempt", func(tx *sql.Tx) ([]veilig.Event, error) {
-		id, misses = 0, nil
+// LookUpCode counts the caller's misses, matches the code and records a
+// miss in one write transaction: writes are serialized, so no other
+// attempt can count in between.
+func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byte, call veilig.Call) (veilig.CodeLookup, error) {
+	at := norm(a.At)
+	var l veilig.CodeLookup
+	err := s.write(ctx, "look up code", func(tx *sql.Tx) ([]veilig.Event, error) {
+		l = veilig.CodeLookup{}
 		rows, err := tx.QueryContext(ctx, `SELECT at FROM telephony_misses WHERE caller_key = ? AND at >= ? ORDER BY at, id`,
 			a.CallerKey, millis(a.Since))
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var at int64
-			if err := rows.Scan(&at); err != nil {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			misses = append(misses, fromMillis(at))
+			l.Misses = append(l.Misses, fromMillis(v))
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
@@ -76,16 +74,27 @@ func (s *Store) ReserveAttempt(ctx context.Context, a veilig.Attempt) (int64, []
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		if a.Max > 0 && len(misses) >= a.Max {
+		if a.Max > 0 && len(l.Misses) >= a.Max {
 			return nil, nil
 		}
+		l.Allowed = true
+		if len(codeHash) > 0 {
+			sess, ev, err := matchCode(ctx, tx, codeHash, call, at)
+			if err != nil && veilig.ErrorCode(err) != veilig.ENOMATCH {
+				return nil, err
+			}
+			if err == nil {
+				l.Session, l.Event = sess, ev
+				return []veilig.Event{ev}, nil
+			}
+		}
 		return nil, tx.QueryRowContext(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES (?, ?) RETURNING id`,
-			a.CallerKey, millis(a.At)).Scan(&id)
+			a.CallerKey, millis(at)).Scan(&l.MissID)
 	})
 	if err != nil {
-		return 0, nil, err
+		return veilig.CodeLookup{}, err
 	}
-	return id, misses, nil
+	return l, nil
 }
 
 // ForgiveMiss deletes a miss recorded in advance.

@@ -8,19 +8,23 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-// testReserveAttempt checks the per-caller limit: reservations count as
+// testLookUpCodeLimits checks the per-caller limit: attempts count as
 // misses until forgiven, the window and the limit are respected, and
 // callers are kept apart.
-func testReserveAttempt(t *testing.T, st veilig.Store) {
+func testLookUpCodeLimits(t *testing.T, st veilig.Store) {
 	ctx := t.Context()
 	k1, k2 := randomBytes(32), randomBytes(32)
+	// An attempt with a code that matches nothing: a miss when allowed.
 	reserve := func(key []byte, at time.Time, max int) (int64, []time.Time) {
 		t.Helper()
-		id, misses, err := st.ReserveAttempt(ctx, veilig.Attempt{CallerKey: key, Since: at.Add(-15 * time.Minute), Max: max, At: at})
+		l, err := st.LookUpCode(ctx, veilig.Attempt{CallerKey: key, Since: at.Add(-15 * time.Minute), Max: max, At: at}, randomBytes(32), newCall())
 		if err != nil {
-			t.Fatalf("ReserveAttempt: %v", err)
+			t.Fatalf("LookUpCode: %v", err)
 		}
-		return id, misses
+		if l.Allowed != (l.MissID > 0) || l.Session != nil {
+			t.Fatalf("LookUpCode of an unknown code = %+v", l)
+		}
+		return l.MissID, l.Misses
 	}
 	var ids []int64
 	for i := range 3 {
@@ -76,11 +80,11 @@ func testMatchCodeForgives(t *testing.T, st veilig.Store) {
 	disclose(t, st, c.ID, base)
 	reserve := func() int64 {
 		t.Helper()
-		id, _, err := st.ReserveAttempt(ctx, veilig.Attempt{CallerKey: key, Since: base, Max: 5, At: at})
-		if err != nil || id <= 0 {
-			t.Fatalf("ReserveAttempt: %d %v", id, err)
+		l, err := st.LookUpCode(ctx, veilig.Attempt{CallerKey: key, Since: base, Max: 5, At: at}, randomBytes(32), newCall())
+		if err != nil || l.MissID <= 0 {
+			t.Fatalf("LookUpCode: %+v %v", l, err)
 		}
-		return id
+		return l.MissID
 	}
 	_, _, err := st.MatchCode(ctx, randomBytes(32), newCall(), at, reserve())
 	wantCode(t, "MatchCode of an unknown code", err, veilig.ENOMATCH)
@@ -92,11 +96,11 @@ func testMatchCodeForgives(t *testing.T, st veilig.Store) {
 	}
 }
 
-// testReserveAttemptConcurrent has many reservations of one caller race:
+// testLookUpCodeConcurrent has many reservations of one caller race:
 // together they must never pass the limit (the check and the record are
 // one atomic step), while another caller's reservations all pass. Races
 // are rare per round (a pool has few connections), so there are many.
-func testReserveAttemptConcurrent(t *testing.T, st veilig.Store) {
+func testLookUpCodeConcurrent(t *testing.T, st veilig.Store) {
 	const rounds, n, limit = 10, 40, 5
 	at := base.Add(time.Hour)
 	for round := range rounds {
@@ -106,7 +110,7 @@ func testReserveAttemptConcurrent(t *testing.T, st veilig.Store) {
 			if i%2 == 1 {
 				a.CallerKey, a.Max = other, 0
 			}
-			_, _, err := st.ReserveAttempt(t.Context(), a)
+			_, err := st.LookUpCode(t.Context(), a, randomBytes(32), newCall())
 			return err
 		})
 		for _, err := range errs {
@@ -152,4 +156,53 @@ func testSessionByCode(t *testing.T, st veilig.Store) {
 	}
 	_, err = st.SessionByCode(ctx, c.code, at)
 	wantCode(t, "SessionByCode of a used code", err, veilig.ENOTFOUND)
+}
+
+// testLookUpCodeMatches: an allowed attempt with a live code matches it
+// and records no miss; a refused one looks nothing up.
+func testLookUpCodeMatches(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	key := randomBytes(32)
+	at := base.Add(time.Minute)
+	c := create(t, st, "p1", base)
+	disclose(t, st, c.ID, base)
+	attempt := veilig.Attempt{CallerKey: key, Since: base, Max: 1, At: at}
+	// The caller's one miss: the next attempt is refused, even with the right code.
+	if l, err := st.LookUpCode(ctx, attempt, randomBytes(32), newCall()); err != nil || l.MissID == 0 {
+		t.Fatalf("first attempt: %+v %v", l, err)
+	}
+	l, err := st.LookUpCode(ctx, attempt, c.code, newCall())
+	if err != nil || l.Allowed || l.Session != nil || len(l.Misses) != 1 {
+		t.Fatalf("refused attempt: %+v %v", l, err)
+	}
+	if s := session(t, st, c.ID); s.State != veilig.StateDisclosed {
+		t.Fatalf("a refused attempt matched: %s", s.State)
+	}
+	// Another caller matches; the match is stored with its event, no miss.
+	other := veilig.Attempt{CallerKey: randomBytes(32), Since: base, Max: 1, At: at}
+	call := newCall()
+	l, err = st.LookUpCode(ctx, other, c.code, call)
+	if err != nil || !l.Allowed || l.Session == nil || l.Session.ID != c.ID || l.MissID != 0 {
+		t.Fatalf("matching attempt: %+v %v", l, err)
+	}
+	if l.Event.Type != string(veilig.StateMatched) || l.Event.Seq == 0 || l.Event.SessionID != c.ID {
+		t.Errorf("event = %+v", l.Event)
+	}
+	if s := session(t, st, c.ID); s.State != veilig.StateMatched || s.CallID != call.CallID {
+		t.Errorf("session after the match: %s %q", s.State, s.CallID)
+	}
+	if n, _ := st.CountMisses(ctx, other.CallerKey, time.Time{}); n != 0 {
+		t.Errorf("a match recorded %d misses", n)
+	}
+	// The same call id with another live code: ECONFLICT, nothing recorded.
+	d := create(t, st, "p1", base)
+	disclose(t, st, d.ID, base)
+	_, err = st.LookUpCode(ctx, other, d.code, call)
+	wantCode(t, "LookUpCode with a taken call id", err, veilig.ECONFLICT)
+	if n, _ := st.CountMisses(ctx, other.CallerKey, time.Time{}); n != 0 {
+		t.Errorf("a conflicting attempt recorded %d misses", n)
+	}
+	if s := session(t, st, d.ID); s.State != veilig.StateDisclosed {
+		t.Errorf("a conflicting attempt changed the session: %s", s.State)
+	}
 }
