@@ -37,18 +37,7 @@ func BenchmarkCreateSession(b *testing.B) {
 func BenchmarkMatchCode(b *testing.B) {
 	st := openB(b)
 	now := time.Now().UTC()
-	codes := make([][]byte, b.N)
-	for i := range codes {
-		codes[i] = randomBytes(32)
-		s := &veilig.Session{ID: rand.Text(), PurposeID: "p1", Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
-		if _, err := st.CreateSession(b.Context(), s, codes[i], randomBytes(32), now.Add(time.Hour)); err != nil {
-			b.Fatal(err)
-		}
-		d := veilig.Sealed{KeyID: "k", Data: []byte("x")}
-		if _, _, err := st.Transition(b.Context(), veilig.Transition{SessionID: s.ID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateDisclosed, Event: "disclosed", At: now, SealedDisclosure: &d}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codes := disclosedCodes(b, st, now, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
