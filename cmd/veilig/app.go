@@ -78,51 +78,109 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 			opened.close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	if a.secrets, err = loadSecrets(cfg); err != nil {
+	if err := a.openStorage(ctx); err != nil {
 		return nil, err
 	}
-	if a.store, err = openStore(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+	if err := a.listen(); err != nil {
+		return nil, err
 	}
+	purposes := a.purposes()
+	disclosures, err := a.startYivi()
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpapi.NewMetrics(reg)
+	if err := a.newService(disclosures, purposes, metrics.Observer(), clock); err != nil {
+		return nil, err
+	}
+	if a.auth, err = agentauth.New(a.store, cfg.Agents.SessionIdle, cfg.Agents.SessionMax, cfg.Agents.LoginPerMinute, clock); err != nil {
+		return nil, err
+	}
+	hcfg, err := a.httpConfig(reg, metrics, clock)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.setupDemo(&hcfg, purposes); err != nil {
+		return nil, err
+	}
+	if err := a.setupTelephony(&hcfg, purposes); err != nil {
+		return nil, err
+	}
+	if err := a.setupConsole(&hcfg); err != nil {
+		return nil, err
+	}
+	a.servers(hcfg)
+	if cfg.Demo {
+		if err := ensureDemoAgent(ctx, a); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
 
-	if a.publicLn, err = net.Listen("tcp", cfg.Public.Listen); err != nil {
-		return nil, fmt.Errorf("public listener: %w", err)
+// openStorage makes the data folder, reads the secrets and opens the store.
+func (a *app) openStorage(ctx context.Context) (err error) {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
 	}
-	if a.internalLn, err = net.Listen("tcp", cfg.Internal.Listen); err != nil {
-		return nil, fmt.Errorf("internal listener: %w", err)
+	if a.secrets, err = loadSecrets(a.cfg); err != nil {
+		return err
 	}
-	a.publicURL = cfg.Public.URL
+	if a.store, err = openStore(ctx, a.cfg); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	return nil
+}
+
+// listen opens both listeners; the public URL defaults to what the public
+// one listens on (so port 0 works in tests).
+func (a *app) listen() (err error) {
+	if a.publicLn, err = net.Listen("tcp", a.cfg.Public.Listen); err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	if a.internalLn, err = net.Listen("tcp", a.cfg.Internal.Listen); err != nil {
+		return fmt.Errorf("internal listener: %w", err)
+	}
+	a.publicURL = a.cfg.Public.URL
 	if a.publicURL == "" {
 		scheme := "http"
-		if cfg.Public.TLSCert != "" {
+		if a.cfg.Public.TLSCert != "" {
 			scheme = "https"
 		}
 		a.publicURL = scheme + "://" + a.publicLn.Addr().String()
 	}
+	return nil
+}
 
-	purposes := make([]*veilig.Purpose, 0, len(cfg.Purposes)+1)
-	for _, p := range cfg.Purposes {
+// purposes are the configured ones, and the demo purpose in demo mode.
+func (a *app) purposes() []*veilig.Purpose {
+	purposes := make([]*veilig.Purpose, 0, len(a.cfg.Purposes)+1)
+	for _, p := range a.cfg.Purposes {
 		purposes = append(purposes, p.Domain())
 	}
-	if cfg.Demo && !hasPurpose(purposes, demoPurposeID) {
+	if a.cfg.Demo && !hasPurpose(purposes, demoPurposeID) {
 		purposes = append(purposes, demoPurpose(a.publicURL))
 	}
+	return purposes
+}
 
-	var disclosures veilig.DisclosureService
+// startYivi makes the embedded Yivi server or the client of an external one.
+func (a *app) startYivi() (veilig.DisclosureService, error) {
+	cfg, log := a.cfg, a.log
 	switch cfg.Yivi.Mode {
 	case "embedded":
 		schemes, privKeys := cfg.Yivi.SchemesPath, cfg.Yivi.IssuerPrivateKeysPath
 		if schemes == "" {
 			// The bundled demo scheme, written out because irmago reads
 			// schemes from disk; never a download.
+			var err error
 			if schemes, privKeys, err = demoscheme.Extract(filepath.Join(cfg.DataDir, "yivi")); err != nil {
 				return nil, fmt.Errorf("demo scheme: %w", err)
 			}
 		}
-		a.embedded, err = yivi.NewEmbedded(yivi.EmbeddedConfig{
+		emb, err := yivi.NewEmbedded(yivi.EmbeddedConfig{
 			SchemesPath:           schemes,
 			IssuerPrivateKeysPath: privKeys,
 			URL:                   a.publicURL + "/irma",
@@ -136,10 +194,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 		if err != nil {
 			return nil, fmt.Errorf("embedded Yivi server: %w", err)
 		}
-		disclosures = a.embedded
+		a.embedded = emb
+		return emb, nil
 	case "external":
 		schemes := cfg.Yivi.SchemesPath
 		if schemes == "" && cfg.Demo {
+			var err error
 			if schemes, _, err = demoscheme.Extract(filepath.Join(cfg.DataDir, "yivi")); err != nil {
 				return nil, fmt.Errorf("demo scheme: %w", err)
 			}
@@ -151,47 +211,51 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 			return nil, fmt.Errorf("external Yivi server: %w", err)
 		}
 		a.external = ext
-		disclosures = ext
+		return ext, nil
 	}
+	return nil, fmt.Errorf("yivi.mode %q", cfg.Yivi.Mode)
+}
 
+// newService makes the service and warns about settings below the
+// guessing goal.
+func (a *app) newService(disclosures veilig.DisclosureService, purposes []*veilig.Purpose, obs veilig.Observer, clock veilig.Clock) error {
+	cfg := a.cfg
 	sealer, err := keyring.New(a.secrets.activeKey, a.secrets.encryptionKeys)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := httpapi.NewMetrics(reg)
+	limits := veilig.MissLimits{
+		PerCaller: cfg.Telephony.MissPerCaller, PerCallerWindow: cfg.Telephony.MissWindow,
+		Overall: cfg.Telephony.MissOverall, OverallWindow: cfg.Telephony.MissOverallWindow,
+	}
 	a.service, err = veilig.NewService(veilig.ServiceConfig{
 		Store: a.store, Bus: a.store, Yivi: disclosures, Sealer: sealer, Purposes: purposes,
-		SecretKey: a.secrets.secretKey,
-		MissLimits: veilig.MissLimits{
-			PerCaller: cfg.Telephony.MissPerCaller, PerCallerWindow: cfg.Telephony.MissWindow,
-			Overall: cfg.Telephony.MissOverall, OverallWindow: cfg.Telephony.MissOverallWindow,
-		},
+		SecretKey:      a.secrets.secretKey,
+		MissLimits:     limits,
 		MaxContact:     cfg.Agents.MaxContact,
 		AuditRetention: cfg.Retention.Audit,
-		Logger:         log,
+		Logger:         a.log,
 		HashPassword:   agentauth.HashPassword,
-		Observer:       metrics.Observer(),
+		Observer:       obs,
 		Clock:          clock,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, w := range veilig.GuessingWarnings(purposes, veilig.MissLimits{
-		PerCaller: cfg.Telephony.MissPerCaller, Overall: cfg.Telephony.MissOverall,
-	}) {
-		log.Warn(w)
+	for _, w := range veilig.GuessingWarnings(purposes, limits) {
+		a.log.Warn(w)
 	}
-	if a.auth, err = agentauth.New(a.store, cfg.Agents.SessionIdle, cfg.Agents.SessionMax, cfg.Agents.LoginPerMinute, clock); err != nil {
-		return nil, err
-	}
+	return nil
+}
 
+// httpConfig is what the handlers of both listeners share.
+func (a *app) httpConfig(reg *prometheus.Registry, metrics *httpapi.Metrics, clock veilig.Clock) (httpapi.Config, error) {
+	cfg := a.cfg
 	var trusted []netip.Prefix
 	for _, p := range cfg.Public.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
-			return nil, fmt.Errorf("public.trusted_proxies: %q is not a network such as 10.0.0.0/8", p)
+			return httpapi.Config{}, fmt.Errorf("public.trusted_proxies: %q is not a network such as 10.0.0.0/8", p)
 		}
 		trusted = append(trusted, pfx)
 	}
@@ -199,44 +263,33 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 	// (a local demo) the cookie cannot be Secure; say so loudly.
 	secureCookies := cfg.Agents.SecureCookies && strings.HasPrefix(a.publicURL, "https://")
 	if cfg.Agents.SecureCookies && !secureCookies {
-		log.Warn("the public URL is plain http: agent cookies are not marked Secure; use https in production", "url", a.publicURL)
+		a.log.Warn("the public URL is plain http: agent cookies are not marked Secure; use https in production", "url", a.publicURL)
 	}
 	hcfg := httpapi.Config{
 		Service: a.service, Store: a.store, Auth: a.auth,
 		PublicURL: a.publicURL, TelephonySecret: a.secrets.telephonySecret,
 		ReplayWindow: cfg.Telephony.ReplayWindow, SecureCookies: secureCookies,
-		TrustedProxies: trusted, Logger: log, Registry: reg, Metrics: metrics, Clock: clock,
+		TrustedProxies: trusted, Logger: a.log, Registry: reg, Metrics: metrics, Clock: clock,
 		PProf: cfg.Internal.PProf,
 	}
 	if a.embedded != nil {
 		hcfg.Yivi = a.embedded.Handler()
 	}
-	if err := a.setupDemo(&hcfg, purposes); err != nil {
-		return nil, err
-	}
-	if err := a.setupTelephony(&hcfg, purposes); err != nil {
-		return nil, err
-	}
-	if err := a.setupConsole(&hcfg); err != nil {
-		return nil, err
-	}
-	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	a.public = &http.Server{
-		Handler: httpapi.NewPublic(hcfg), ErrorLog: errLog,
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
-	}
-	a.internal = &http.Server{
-		Handler: httpapi.NewInternal(hcfg), ErrorLog: errLog,
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
-	}
-	if cfg.Demo {
-		if err := ensureDemoAgent(ctx, a); err != nil {
-			return nil, err
+	return hcfg, nil
+}
+
+// servers makes the public and the internal HTTP server.
+func (a *app) servers(hcfg httpapi.Config) {
+	errLog := slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
+	server := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler: h, ErrorLog: errLog,
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
 		}
 	}
-	return a, nil
+	a.public = server(httpapi.NewPublic(hcfg))
+	a.internal = server(httpapi.NewInternal(hcfg))
 }
 
 func hasPurpose(ps []*veilig.Purpose, id string) bool {
