@@ -60,7 +60,7 @@ func (c *carrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.Unmarshal(body, &call)
 		if call.CallerNumber == "+31699999999" {
 			w.WriteHeader(http.StatusTooManyRequests)
-			io.WriteString(w, `{"error":{"code":"too_many_requests","message":"too many wrong codes from this caller; try again later"}}`)
+			io.WriteString(w, `{"error":{"code":"rate_limited","message":"too many wrong codes from this caller; try again later"}}`)
 			return
 		}
 		c.calls = append(c.calls, call)

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/veiligcontact/veilig"
-	"github.com/veiligcontact/veilig/telephony"
 )
 
 // Provider is the name the demo phone network reports calls under.
@@ -130,11 +128,20 @@ func (d *Demo) phoneHangup(w http.ResponseWriter, r *http.Request) {
 // telephonyError passes on the telephony API's refusal (a throttled caller,
 // a call that already ended) and hides everything else.
 func (d *Demo) telephonyError(w http.ResponseWriter, err error) {
-	var api *telephony.APIError
-	if errors.As(err, &api) && api.Status >= 400 && api.Status < 500 && api.Status != http.StatusUnauthorized {
-		writeError(w, api.Status, api.Code, api.Message)
+	if status, ok := passedOn[veilig.ErrorCode(err)]; ok {
+		writeError(w, status, veilig.ErrorCode(err), veilig.ErrorMessage(err))
 		return
 	}
 	d.log.Error("demo phone: telephony API", "err", scrub(err.Error()))
 	writeError(w, http.StatusBadGateway, "unavailable", "the telephony API did not answer; see the server log")
+}
+
+// passedOn are the telephony API's refusals the demo phone shows, with
+// the status the API answered them with.
+var passedOn = map[string]int{
+	veilig.EINVALID:   http.StatusBadRequest,
+	veilig.ENOTFOUND:  http.StatusNotFound,
+	veilig.ECONFLICT:  http.StatusConflict,
+	veilig.ETOOLARGE:  http.StatusRequestEntityTooLarge,
+	veilig.ERATELIMIT: http.StatusTooManyRequests,
 }

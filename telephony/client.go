@@ -56,20 +56,6 @@ func (c *Client) ReportCallState(ctx context.Context, provider, callID string, s
 	return c.post(ctx, "/telephony/v1/call-states", CallStateReport{Provider: provider, CallID: callID, State: state}, nil)
 }
 
-// APIError is an error answer of the telephony API.
-type APIError struct {
-	Status  int
-	Code    string
-	Message string
-	// RetryAfter is the answer's Retry-After (a refused caller: when a
-	// retry would be looked up); zero when it has none.
-	RetryAfter time.Duration
-}
-
-func (e *APIError) Error() string {
-	return fmt.Sprintf("telephony API: %d %s: %s", e.Status, e.Code, e.Message)
-}
-
 func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -100,15 +86,7 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &e)
-		apiErr := &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-			apiErr.RetryAfter = time.Duration(secs) * time.Second
-		}
-		return apiErr
+		return answerError(resp, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -116,4 +94,23 @@ func (c *Client) post(ctx context.Context, path string, in, out any) error {
 		}
 	}
 	return nil
+}
+
+// answerError is the telephony API's error answer as the service's own
+// error, so adapters classify it alike in-process and over the network:
+// the code and message of a refusal (with its Retry-After), and
+// EUNAVAILABLE for a server that failed or answered something else.
+func answerError(resp *http.Response, raw []byte) error {
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	if resp.StatusCode >= 500 || e.Error.Code == "" || e.Error.Code == veilig.EINTERNAL {
+		return &veilig.Error{Code: veilig.EUNAVAILABLE, Message: fmt.Sprintf("the telephony API answered %d", resp.StatusCode)}
+	}
+	apiErr := &veilig.Error{Code: e.Error.Code, Message: e.Error.Message}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		apiErr.RetryAfter = time.Duration(secs) * time.Second
+	}
+	return apiErr
 }

@@ -2,7 +2,6 @@ package telephony
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -62,7 +61,7 @@ func Match(ctx context.Context, core Core, call veilig.IncomingCall, timeout tim
 	defer cancel()
 	m, err := core.ReportCall(ctx, call)
 	if err != nil {
-		switch ErrorCode(err) {
+		switch veilig.ErrorCode(err) {
 		case veilig.ERATELIMIT:
 			return Outcome{Result: ResultRateLimited}, nil
 		case veilig.EINVALID:
@@ -83,21 +82,10 @@ func ReportState(ctx context.Context, core Core, provider, callID string, state 
 	ctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
 	err = core.ReportCallState(ctx, provider, callID, state)
-	if ErrorCode(err) == veilig.ENOTFOUND {
+	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// ErrorCode is veilig.ErrorCode that also understands the answers of the
-// signed HTTP API (*APIError), so adapters classify errors alike whether
-// they call the core in-process or over the network.
-func ErrorCode(err error) string {
-	var api *APIError
-	if errors.As(err, &api) && api.Code != "" {
-		return api.Code
-	}
-	return veilig.ErrorCode(err)
 }
 
 // withTimeout bounds ctx by timeout (DefaultTimeout when zero), keeping an

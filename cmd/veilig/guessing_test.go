@@ -239,7 +239,7 @@ func TestGuessingAnonymous(t *testing.T) {
 		if i < 5 && err != nil {
 			t.Fatalf("guess %d: %v", i, err)
 		}
-		if i >= 5 && apiCode(err) != "429 rate_limited" {
+		if i >= 5 && apiCode(err) != veilig.ERATELIMIT {
 			t.Fatalf("guess %d in the same call after 5 misses: %v", i, err)
 		}
 	}

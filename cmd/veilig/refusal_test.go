@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,21 +50,10 @@ func (ta *testApp) call(code, caller, callID string) (veilig.CallMatch, error) {
 	return ta.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: code, CallerNumber: caller, Provider: "asterisk", CallID: callID})
 }
 
-func retryAfter(err error) time.Duration {
-	var e *telephony.APIError
-	if errors.As(err, &e) {
-		return e.RetryAfter
-	}
-	return 0
-}
+func retryAfter(err error) time.Duration { return veilig.ErrorRetryAfter(err) }
 
-func apiCode(err error) string {
-	var e *telephony.APIError
-	if errors.As(err, &e) {
-		return fmt.Sprint(e.Status, " ", e.Code)
-	}
-	return fmt.Sprint(err)
-}
+// apiCode is the error code of an answer of the telephony API ("" for none).
+func apiCode(err error) string { return veilig.ErrorCode(err) }
 
 // TestRefusals runs every refusal against one server. Each gets a clear
 // error and changes nothing.
@@ -235,11 +223,16 @@ func TestRefusals(t *testing.T) {
 		// and Retry-After says when the first miss leaves the 15 minutes.
 		ta.clock.Advance(time.Minute)
 		_, err := ta.call(s3.Dial.Code, "+31677777777", "t9")
-		if apiCode(err) != "429 rate_limited" {
+		if apiCode(err) != veilig.ERATELIMIT {
 			t.Fatalf("sixth attempt: %v", err)
 		}
 		if ra := retryAfter(err); ra != 14*time.Minute {
 			t.Errorf("Retry-After %s, want 14m (when the first miss leaves the window)", ra)
+		}
+		// On the wire: 429 with the code, never the code typed.
+		body := []byte(`{"code":"` + s3.Dial.Code + `","callerNumber":"+31677777777","provider":"asterisk","callId":"t9-raw"}`)
+		if st, raw := ta.rawTelephony("/telephony/v1/calls", body, ta.sign("/telephony/v1/calls", body, ta.clock.Now())); st != 429 || !strings.Contains(raw, `"rate_limited"`) || strings.Contains(raw, s3.Dial.Code) {
+			t.Errorf("raw refused call: %d %s", st, raw)
 		}
 		ta.waitState(s3, veilig.StateDisclosed)
 		// ...while another caller is not limited.
@@ -259,7 +252,7 @@ func TestRefusals(t *testing.T) {
 		// A caller with a recent miss is refused while it lasts, until
 		// the alarm is over at the latest (a minute, if guessing stops).
 		_, err := ta.call(wellFormedCode(2100), "+31690000001", "o-again")
-		if apiCode(err) != "429 rate_limited" {
+		if apiCode(err) != veilig.ERATELIMIT {
 			t.Fatalf("second attempt during the alarm: %v", err)
 		}
 		if ra := retryAfter(err); ra != time.Minute {
@@ -274,10 +267,10 @@ func TestRefusals(t *testing.T) {
 		ta.clock.Advance(2 * time.Minute) // the window passes
 	})
 	t.Run("call states", func(t *testing.T) {
-		if err := ta.tel.ReportCallState(ctx, "asterisk", "nope", veilig.CallEnded); apiCode(err) != "404 not_found" {
+		if err := ta.tel.ReportCallState(ctx, "asterisk", "nope", veilig.CallEnded); apiCode(err) != veilig.ENOTFOUND {
 			t.Fatalf("unknown call: %v", err)
 		}
-		if err := ta.tel.ReportCallState(ctx, "asterisk", "w2", "exploded"); apiCode(err) != "400 invalid" {
+		if err := ta.tel.ReportCallState(ctx, "asterisk", "w2", "exploded"); apiCode(err) != veilig.EINVALID {
 			t.Fatalf("bad state: %v", err)
 		}
 	})

@@ -277,8 +277,8 @@ func (c *testCluster) run(t *testing.T, w *wallet.Wallet, agent *Client, n int, 
 	if err := Retry(ctx, limit, func() error {
 		var err error
 		m, err = tel.ReportCall(ctx, call)
-		if ae, ok := err.(*telephony.APIError); ok && ae.Status >= 500 {
-			return &StatusError{Status: ae.Status}
+		if veilig.ErrorCode(err) == veilig.EUNAVAILABLE {
+			return &StatusError{Status: http.StatusBadGateway}
 		}
 		return err
 	}); err != nil || !m.Matched || m.ContactRef != s.SessionID {

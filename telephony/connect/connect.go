@@ -194,7 +194,7 @@ func (h *Handler) flowCallState(ctx context.Context, cd events.ConnectContactDat
 	}
 	found, err := telephony.ReportState(ctx, h.Core, Provider, cd.ContactID, st, h.timeout(ctx))
 	switch {
-	case err != nil && telephony.ErrorCode(err) == veilig.EINVALID:
+	case err != nil && veilig.ErrorCode(err) == veilig.EINVALID:
 		h.log().Warn("report call state", "provider", Provider, "contact", cd.ContactID, "state", st, "err", err)
 		return events.ConnectResponse{KeyOK: "false", KeyResult: "invalid"}
 	case err != nil:
@@ -243,7 +243,7 @@ func (h *Handler) HandleContactEvent(ctx context.Context, ev events.EventBridgeE
 	}
 	found, err := telephony.ReportState(ctx, h.Core, Provider, d.ContactID, st, h.timeout(ctx))
 	switch {
-	case err != nil && telephony.ErrorCode(err) == veilig.EINVALID:
+	case err != nil && veilig.ErrorCode(err) == veilig.EINVALID:
 		h.log().Warn("report call state", "provider", Provider, "contact", d.ContactID, "state", st, "err", err)
 		return nil
 	case err != nil:

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/veiligcontact/veilig"
-	"github.com/veiligcontact/veilig/telephony"
 )
 
 // recorder is the core as these tests need it; the whole path against a
@@ -178,7 +177,7 @@ func TestFlowRefusals(t *testing.T) {
 		t.Fatalf("mangled: %v", got)
 	}
 	// A caller refused by the miss limits: no retry, queued unverified.
-	core.err = &telephony.APIError{Status: 429, Code: veilig.ERATELIMIT, RetryAfter: time.Minute}
+	core.err = &veilig.Error{Code: veilig.ERATELIMIT, Message: "slow down", RetryAfter: time.Minute}
 	got = invoke(t, h, Event(t, "lambda-dg-event.json", params(map[string]string{ParamCode: "12345674"})))
 	if got[KeyMatched] != "false" || got[KeyResult] != "rate_limited" || got[KeyRetry] != "false" {
 		t.Fatalf("rate limited: %v", got)
