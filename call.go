@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sync"
 	"time"
+
+	"github.com/veiligcontact/veilig/internal/wait"
 )
 
 // How calls are matched, and how guessing is kept hopeless without locking
@@ -257,7 +259,7 @@ func (s *Service) awaitProof(ctx context.Context, sess *StoredSession) proofStat
 			return proofNotStarted
 		}
 		left := time.Until(deadline)
-		if left <= 0 || !sleepCtx(ctx, min(proofPoll, left)) {
+		if left <= 0 || !wait.Sleep(ctx, min(proofPoll, left)) {
 			return proofBeingMade
 		}
 	}

@@ -3,6 +3,8 @@ package veilig
 import (
 	"context"
 	"time"
+
+	"github.com/veiligcontact/veilig/internal/wait"
 )
 
 // EventStream reads the events matching a filter with Seq above a point:
@@ -46,7 +48,7 @@ func (es *EventStream) Next(ctx context.Context, tick <-chan time.Time) (e Event
 			if err != nil {
 				es.s.log.Warn("subscribe to events", "err", err)
 				es.backoff = min(max(es.backoff*2, 100*time.Millisecond), 5*time.Second)
-				if !sleepCtx(ctx, es.backoff) {
+				if !wait.Sleep(ctx, es.backoff) {
 					return Event{}, false, ctx.Err()
 				}
 				continue
@@ -79,7 +81,7 @@ func (es *EventStream) catchUp(ctx context.Context) error {
 		evs, err := es.s.store.EventsSince(ctx, es.f, after, 500)
 		if err != nil {
 			es.s.log.Warn("read events", "err", err)
-			if !sleepCtx(ctx, time.Second) {
+			if !wait.Sleep(ctx, time.Second) {
 				return ctx.Err()
 			}
 			continue
@@ -89,16 +91,5 @@ func (es *EventStream) catchUp(ctx context.Context) error {
 			return nil
 		}
 		after = evs[len(evs)-1].Seq
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/privacybydesign/irmago/irma/server/irmaserver"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/internal/httpstatus"
 )
 
 // EmbeddedConfig configures an embedded Yivi server.
@@ -190,9 +191,9 @@ func (e *Embedded) Handler() http.Handler {
 			irmaHandler(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpstatus.Recorder{ResponseWriter: w}
 		irmaHandler(sw, r)
-		if sw.status != http.StatusOK {
+		if sw.Status != http.StatusOK {
 			return
 		}
 		e.mu.Lock()
@@ -220,28 +221,6 @@ func sessionGetToken(r *http.Request) (irma.ClientToken, bool) {
 	}
 	return irma.ClientToken(rest), true
 }
-
-// statusWriter remembers the status code a handler sent.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // StartDisclosure starts a disclosure session. The watcher hears when the
 // app connects (Handler sees it fetch the request) and, exactly once, how

@@ -16,6 +16,7 @@ import (
 	"github.com/privacybydesign/irmago/irma/server"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/internal/wait"
 )
 
 // How an External follows a session.
@@ -100,7 +101,7 @@ func (x *External) watchSession(ctx context.Context, token string, st *watch) {
 		if time.Since(opened) > time.Minute {
 			retry.reset() // a stream that lived long was not a failing one
 		}
-		if !sleep(ctx, retry.next()) {
+		if !wait.Sleep(ctx, retry.next()) {
 			x.giveUp(ctx, st)
 			return
 		}
@@ -175,7 +176,7 @@ func (x *External) poll(ctx context.Context, token string, st *watch, observe fu
 	interval := pollFirst
 	var last irma.ServerStatus
 	for {
-		wait := interval
+		pause := interval
 		s, err := x.status(ctx, token)
 		switch {
 		case err == nil:
@@ -192,15 +193,15 @@ func (x *External) poll(ctx context.Context, token string, st *watch, observe fu
 				}
 				interval = min(2*interval, limit)
 			}
-			wait = interval
+			pause = interval
 		case veilig.ErrorCode(err) == veilig.ENOTFOUND:
 			st.finish(failed("the Yivi server does not know the session (expired?)"))
 			return
 		default:
 			x.log.Warn("yivi: status poll failed; retrying", "err", err)
-			wait = retry.next()
+			pause = retry.next()
 		}
-		if !sleep(ctx, wait) {
+		if !wait.Sleep(ctx, pause) {
 			x.giveUp(ctx, st)
 			return
 		}
@@ -219,7 +220,7 @@ func (x *External) finishWithResult(ctx context.Context, token string, st *watch
 			st.finish(Outcome(res, x.schemes))
 			return
 		}
-		if veilig.ErrorCode(err) != veilig.EUNAVAILABLE || !sleep(ctx, retry.next()) {
+		if veilig.ErrorCode(err) != veilig.EUNAVAILABLE || !wait.Sleep(ctx, retry.next()) {
 			break
 		}
 	}
@@ -255,15 +256,3 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.cur = 0 }
-
-// sleep waits for d or until ctx is done, and reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
