@@ -225,8 +225,8 @@ func (s *Service) awaitProof(ctx context.Context, sess *StoredSession) proofStat
 	}
 	connected := sess.State == StateDisclosing
 	for i := 0; i < 100; i++ {
-		if resolver != nil && sess.YiviToken != "" {
-			progress, outcome, err := resolver.ResolveDisclosure(ctx, sess.YiviToken)
+		if resolver != nil && sess.ProofRef != "" {
+			progress, outcome, err := resolver.ResolveDisclosure(ctx, sess.ProofRef)
 			switch {
 			case err != nil:
 				s.log.Warn("ask the Yivi server about a call's proof", "session", sess.ID, "err", err)

@@ -73,7 +73,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 			s.log.Error("start yivi session", "session", sess.ID, "purpose", p.ID, "err", err)
 			return nil, Errorf(EUNAVAILABLE, "the Yivi server is not available; try again later")
 		}
-		sess.YiviToken = started.Token
+		sess.ProofRef = started.Token
 		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, code), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))
 		gate.open(err == nil)
 		if err == nil {
@@ -145,8 +145,8 @@ func (s *Service) CancelSession(ctx context.Context, id, token string) error {
 		}
 		return err
 	}
-	if sess.YiviToken != "" && (sess.State == StateCreated || sess.State == StateDisclosing) {
-		if err := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), sess.YiviToken); err != nil && ErrorCode(err) != ENOTFOUND {
+	if sess.ProofRef != "" && (sess.State == StateCreated || sess.State == StateDisclosing) {
+		if err := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), sess.ProofRef); err != nil && ErrorCode(err) != ENOTFOUND {
 			s.log.Warn("cancel yivi session", "session", id, "err", err)
 		}
 	}

@@ -83,7 +83,7 @@ func (s *Service) FollowDisclosures(ctx context.Context) error {
 		}
 		s.following.remove(c.SessionID) // watcher adds it again
 		s.log.Info("following a disclosure another replica left", "session", c.SessionID)
-		s.follower.Watch(c.YiviToken, s.watcher(c.SessionID))
+		s.follower.Watch(c.ProofRef, s.watcher(c.SessionID))
 	}
 	return nil
 }

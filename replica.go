@@ -34,11 +34,11 @@ type Lock interface {
 // replica that stopped following it.
 type FollowClaim struct {
 	SessionID string
-	YiviToken string
+	ProofRef  string
 }
 
 // DisclosureFollows records which replica follows which unfinished
-// disclosure (a session in created or disclosing with a Yivi token), so
+// disclosure (a session in created or disclosing with a proof reference), so
 // that when a replica is lost another takes over what it was waiting for.
 // A follow is a lease: it holds until its time, and the owner renews all of
 // its follows together.

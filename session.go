@@ -72,9 +72,12 @@ type Session struct {
 	State     SessionState
 	Reason    string // why it failed, cancelled or ended; never personal
 
-	// YiviToken is the requestor token of the Yivi session: a secret that
-	// lets us cancel it. Never shown to the citizen or logged.
-	YiviToken string
+	// ProofRef is the means' own reference to the proof (for Yivi: the
+	// requestor token of the session), with which it is followed, settled
+	// or cancelled: a secret, never shown to the citizen or logged. (The
+	// column keeps its first name, yivi_token, so that replicas of the
+	// previous release keep working during a rolling upgrade.)
+	ProofRef string
 
 	CreatedAt   time.Time
 	ExpiresAt   time.Time // the code and the disclosure are void after this

@@ -44,12 +44,12 @@ type Transition struct {
 	Reason    string         // stored as the session's reason and in the event
 	At        time.Time
 
-	YiviToken        *string // set the Yivi requestor token
+	ProofRef         *string // set the means' reference to the proof
 	SealedDisclosure *Sealed // set the disclosure (DisclosedAt = At)
 	Call             *Call   // set when matched (MatchedAt = At)
 	TakenBy          *string // set the agent that took the contact; ECONFLICT (and nothing changed) if another agent already took it
 	ClearCode        bool    // the code can never match again
-	DestroyPersonal  bool    // attributes, caller number and Yivi token are erased
+	DestroyPersonal  bool    // attributes, caller number and proof reference are erased
 	RetainUntil      time.Time
 	Audit            *AuditEntry // written in the same transaction, if set
 }
@@ -75,8 +75,8 @@ func (t Transition) Apply(cur *StoredSession, at time.Time) *StoredSession {
 	if t.Reason != "" || t.To != cur.State {
 		n.Reason = t.Reason
 	}
-	if t.YiviToken != nil {
-		n.YiviToken = *t.YiviToken
+	if t.ProofRef != nil {
+		n.ProofRef = *t.ProofRef
 	}
 	if t.SealedDisclosure != nil {
 		n.SealedDisclosure, n.DisclosedAt = *t.SealedDisclosure, at
@@ -96,7 +96,7 @@ func (t Transition) Apply(cur *StoredSession, at time.Time) *StoredSession {
 		}
 	}
 	if t.DestroyPersonal {
-		n.SealedDisclosure, n.SealedCaller, n.YiviToken = Sealed{}, Sealed{}, ""
+		n.SealedDisclosure, n.SealedCaller, n.ProofRef = Sealed{}, Sealed{}, ""
 	}
 	return &n
 }

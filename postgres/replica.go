@@ -147,7 +147,7 @@ func (s *Store) ClaimOrphans(ctx context.Context, owner string, now, unfollowedB
 	}
 	claims, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (veilig.FollowClaim, error) {
 		var c veilig.FollowClaim
-		err := r.Scan(&c.SessionID, &c.YiviToken)
+		err := r.Scan(&c.SessionID, &c.ProofRef)
 		return c, err
 	})
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {

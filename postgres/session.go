@@ -26,7 +26,7 @@ func scanSession(row pgx.Row, extra ...any) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
 	var channel, means, state string
 	var disclosed, matched, answered, ended *time.Time
-	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &channel, &means, &state, &s.Reason, &s.YiviToken,
+	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &channel, &means, &state, &s.Reason, &s.ProofRef,
 		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedCaller.KeyID, &s.SealedCaller.Data,
 		&s.Provider, &s.CallID, &s.TakenBy,
 		&s.CreatedAt, &s.ExpiresAt, &disclosed, &matched, &answered, &ended}, extra...)...)
@@ -83,7 +83,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 			provider, call_id, taken_by, created_at, expires_at, retain_until
 		) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, purpose_id)`,
 		p.add(sess.ID), p.add(sess.PurposeID), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
-		p.add(sess.Reason), p.add(sess.YiviToken), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Provider),
+		p.add(sess.Reason), p.add(sess.ProofRef), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Provider),
 		p.add(sess.CallID), p.add(sess.TakenBy), p.add(sess.CreatedAt), p.add(sess.ExpiresAt), p.add(retainUntil))
 	events, err := eventCTEs(&p, "ins", ev)
 	if err != nil {
@@ -199,7 +199,7 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 			retain_until = COALESCE(%s, retain_until)
 			WHERE id = %s AND version = %s
 			RETURNING `+sessionColumns+`)`,
-		p.add(string(n.State)), p.add(n.Reason), p.add(n.YiviToken), p.add(t.ClearCode),
+		p.add(string(n.State)), p.add(n.Reason), p.add(n.ProofRef), p.add(t.ClearCode),
 		p.add(n.SealedDisclosure.KeyID), p.add(sealedData(n.SealedDisclosure)), p.add(n.SealedCaller.KeyID), p.add(sealedData(n.SealedCaller)),
 		p.add(n.Provider), p.add(n.CallID), p.add(n.TakenBy),
 		p.add(nullTime(n.DisclosedAt)), p.add(nullTime(n.MatchedAt)), p.add(nullTime(n.AnsweredAt)), p.add(nullTime(n.EndedAt)),

@@ -113,7 +113,7 @@ func (s *Store) ClaimOrphans(ctx context.Context, owner string, now, unfollowedB
 		}
 		for rows.Next() {
 			var c veilig.FollowClaim
-			if err := rows.Scan(&c.SessionID, &c.YiviToken); err != nil {
+			if err := rows.Scan(&c.SessionID, &c.ProofRef); err != nil {
 				rows.Close()
 				return nil, err
 			}

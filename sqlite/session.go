@@ -26,7 +26,7 @@ func scanSession(row scanner) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
 	var created, expires int64
 	var disclosed, matched, answered, ended sql.NullInt64
-	err := row.Scan(&s.ID, &s.PurposeID, &s.Channel, &s.Means, &s.State, &s.Reason, &s.YiviToken,
+	err := row.Scan(&s.ID, &s.PurposeID, &s.Channel, &s.Means, &s.State, &s.Reason, &s.ProofRef,
 		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedCaller.KeyID, &s.SealedCaller.Data,
 		&s.Provider, &s.CallID, &s.TakenBy,
 		&created, &expires, &disclosed, &matched, &answered, &ended)
@@ -87,7 +87,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 			id, purpose_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
 			provider, call_id, taken_by, created_at, expires_at, retain_until
 		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, sess.PurposeID, sess.Channel, sess.Means, sess.State, sess.Reason, sess.YiviToken,
+			sess.ID, sess.PurposeID, sess.Channel, sess.Means, sess.State, sess.Reason, sess.ProofRef,
 			nullBytes(codeHash), statusTokenHash, sess.Provider, sess.CallID, sess.TakenBy,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(retainUntil))
 		if err != nil {
@@ -204,7 +204,7 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 			retain_until = COALESCE(?, retain_until)
 			WHERE id = ?
 			RETURNING `+sessionColumns,
-			n.State, n.Reason, n.YiviToken, t.ClearCode,
+			n.State, n.Reason, n.ProofRef, t.ClearCode,
 			n.SealedDisclosure.KeyID, sealedData(n.SealedDisclosure), n.SealedCaller.KeyID, sealedData(n.SealedCaller),
 			n.Provider, n.CallID, n.TakenBy,
 			nullMillis(n.DisclosedAt), nullMillis(n.MatchedAt), nullMillis(n.AnsweredAt), nullMillis(n.EndedAt),

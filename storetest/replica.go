@@ -106,7 +106,7 @@ func withToken(t *testing.T, st veilig.Store, id string, at time.Time) {
 	t.Helper()
 	token := "yivi-token-" + id
 	transition(t, st, veilig.Transition{
-		SessionID: id, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateCreated, At: at, YiviToken: &token,
+		SessionID: id, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateCreated, At: at, ProofRef: &token,
 	})
 }
 
@@ -154,7 +154,7 @@ func testDisclosureFollows(t *testing.T, st veilig.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(claims) != 1 || claims[0].SessionID != unfollowed.ID || claims[0].YiviToken != "yivi-token-"+unfollowed.ID {
+	if len(claims) != 1 || claims[0].SessionID != unfollowed.ID || claims[0].ProofRef != "yivi-token-"+unfollowed.ID {
 		t.Fatalf("ClaimOrphans = %+v, want only %s with its token", claims, unfollowed.ID)
 	}
 	// Claimed means followed: nobody gets it again while b's follow holds.

@@ -139,10 +139,10 @@ func testTransitionSetsFields(t *testing.T, st veilig.Store) {
 
 	at := base.Add(time.Second)
 	token := "requestor-token"
-	want.State, want.YiviToken = veilig.StateDisclosing, token
+	want.State, want.ProofRef = veilig.StateDisclosing, token
 	step("to disclosing", veilig.Transition{
 		From: states(veilig.StateCreated), To: veilig.StateDisclosing,
-		Event: string(veilig.StateDisclosing), At: at, YiviToken: &token,
+		Event: string(veilig.StateDisclosing), At: at, ProofRef: &token,
 	})
 
 	at = at.Add(time.Second)
@@ -199,7 +199,7 @@ func testTransitionSetsFields(t *testing.T, st veilig.Store) {
 	at = at.Add(time.Second)
 	reason := "the agent ended the contact"
 	want.State, want.Reason, want.EndedAt = veilig.StateEnded, reason, at
-	want.SealedDisclosure, want.SealedCaller, want.YiviToken = veilig.Sealed{}, veilig.Sealed{}, ""
+	want.SealedDisclosure, want.SealedCaller, want.ProofRef = veilig.Sealed{}, veilig.Sealed{}, ""
 	step("to ended", veilig.Transition{
 		From: states(veilig.StateMatched, veilig.StateAnswered), To: veilig.StateEnded,
 		Event: string(veilig.StateEnded), Reason: reason, At: at,
@@ -233,7 +233,7 @@ func testTransitionWrongState(t *testing.T, st veilig.Store) {
 		tr.Event = string(tr.To)
 		tr.At = base.Add(time.Minute)
 		tr.Reason = "should not be stored"
-		tr.YiviToken, tr.SealedDisclosure, tr.Call, tr.TakenBy = &token, &d, &call, &agent
+		tr.ProofRef, tr.SealedDisclosure, tr.Call, tr.TakenBy = &token, &d, &call, &agent
 		tr.ClearCode, tr.DestroyPersonal = true, true
 		tr.Audit = &veilig.AuditEntry{At: tr.At, AgentID: agent, Action: veilig.AuditContactOpened, SessionID: c.ID}
 		_, _, err := st.Transition(ctx, tr)
@@ -316,7 +316,7 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 		t.Fatalf("MatchCode: %v", err)
 	}
 	got := session(t, st, c.ID)
-	if got.SealedDisclosure.IsZero() || got.SealedCaller.IsZero() || got.YiviToken == "" {
+	if got.SealedDisclosure.IsZero() || got.SealedCaller.IsZero() || got.ProofRef == "" {
 		t.Fatalf("the session holds no personal data to destroy: %+v", got)
 	}
 
@@ -327,9 +327,9 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 		At: base.Add(2 * time.Minute), DestroyPersonal: true,
 	})
 	for _, s := range []*veilig.StoredSession{s, session(t, st, c.ID)} {
-		if !s.SealedDisclosure.IsZero() || !s.SealedCaller.IsZero() || s.YiviToken != "" {
+		if !s.SealedDisclosure.IsZero() || !s.SealedCaller.IsZero() || s.ProofRef != "" {
 			t.Errorf("personal data left after DestroyPersonal: disclosure %v, caller %v, token set %v",
-				!s.SealedDisclosure.IsZero(), !s.SealedCaller.IsZero(), s.YiviToken != "")
+				!s.SealedDisclosure.IsZero(), !s.SealedCaller.IsZero(), s.ProofRef != "")
 		}
 		if s.State != veilig.StateMatched || s.CallID != got.CallID || !s.DisclosedAt.Equal(got.DisclosedAt) {
 			t.Errorf("DestroyPersonal changed more than personal data: %+v", s.Session)
@@ -343,12 +343,12 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 	s, _ = transition(t, st, veilig.Transition{
 		SessionID: d.ID, From: states(veilig.StateCreated), To: veilig.StateFailed,
 		Event: string(veilig.StateFailed), Reason: "proof status INVALID", At: base.Add(time.Second),
-		SealedDisclosure: &sealed, YiviToken: &token, DestroyPersonal: true, ClearCode: true,
+		SealedDisclosure: &sealed, ProofRef: &token, DestroyPersonal: true, ClearCode: true,
 	})
-	if !s.SealedDisclosure.IsZero() || s.YiviToken != "" {
+	if !s.SealedDisclosure.IsZero() || s.ProofRef != "" {
 		t.Error("DestroyPersonal kept data set in the same transition (as returned)")
 	}
-	if s = session(t, st, d.ID); !s.SealedDisclosure.IsZero() || s.YiviToken != "" {
+	if s = session(t, st, d.ID); !s.SealedDisclosure.IsZero() || s.ProofRef != "" {
 		t.Error("DestroyPersonal kept data set in the same transition")
 	}
 	sameTime(t, "EndedAt of a failed session", s.EndedAt, base.Add(time.Second))
@@ -669,7 +669,7 @@ func testExpireSessions(t *testing.T, st veilig.Store) {
 		if s.State != veilig.StateExpired || !s.EndedAt.Equal(now) {
 			t.Errorf("expired session: state %s, EndedAt %v", s.State, s.EndedAt)
 		}
-		if !s.SealedDisclosure.IsZero() || !s.SealedCaller.IsZero() || s.YiviToken != "" {
+		if !s.SealedDisclosure.IsZero() || !s.SealedCaller.IsZero() || s.ProofRef != "" {
 			t.Errorf("expired session %s kept personal data", c.ID)
 		}
 		if s.Reason != eventFor(es, c.ID).Reason {

@@ -163,7 +163,7 @@ func disclose(t *testing.T, st veilig.Store, id string, at time.Time) *veilig.St
 	s, _ := transition(t, st, veilig.Transition{
 		SessionID: id, From: []veilig.SessionState{veilig.StateCreated, veilig.StateDisclosing},
 		To: veilig.StateDisclosed, Event: string(veilig.StateDisclosed), At: at,
-		YiviToken: &token, SealedDisclosure: &d,
+		ProofRef: &token, SealedDisclosure: &d,
 	})
 	return s
 }
@@ -223,7 +223,7 @@ func sameSession(t *testing.T, got, want *veilig.StoredSession) {
 	t.Helper()
 	if got.ID != want.ID || got.PurposeID != want.PurposeID || got.Channel != want.Channel ||
 		got.Means != want.Means || got.State != want.State || got.Reason != want.Reason ||
-		got.YiviToken != want.YiviToken || got.Provider != want.Provider ||
+		got.ProofRef != want.ProofRef || got.Provider != want.Provider ||
 		got.CallID != want.CallID || got.TakenBy != want.TakenBy {
 		t.Errorf("session = %+v\nwant %+v", got.Session, want.Session)
 	}
