@@ -17,6 +17,9 @@ type StartedSession struct {
 	PhoneNumber     string
 	Code            string // to dial by hand when the phone cannot open tel: links
 	ExpiresAt       time.Time
+	Channel         Channel         // how the person will reach an agent
+	Means           Means           // how they prove who they are
+	MeansClient     json.RawMessage // what their client needs to start the proof (StartedDisclosure.Client)
 }
 
 // DialURI is the tel: URI the Yivi app opens after a successful disclosure:
@@ -109,6 +112,9 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		PhoneNumber:     p.PhoneNumber,
 		Code:            code,
 		ExpiresAt:       sess.ExpiresAt,
+		Channel:         sess.Channel,
+		Means:           sess.Means,
+		MeansClient:     started.Client,
 	}, nil
 }
 

@@ -24,6 +24,11 @@ type StartedDisclosure struct {
 	Token           string
 	SessionPtr      json.RawMessage // {"u": ..., "irmaqr": "disclosing"}
 	FrontendRequest json.RawMessage // {"authorization": ..., "minProtocolVersion": ..., ...}
+	// Client is what the citizen's client needs to start the proof, in
+	// the means' own terms (Yivi: {"sessionPtr", "frontendRequest"} as
+	// yivi-frontend takes them); the citizen API passes it on tagged with
+	// the means.
+	Client json.RawMessage
 }
 
 // DisclosureWatcher is told what happens to a started disclosure. Calls come

@@ -14,17 +14,38 @@ type startSessionRequest struct {
 	Purpose string `json:"purpose"`
 }
 
-// startSessionResponse is shaped for yivi-frontend: sessionPtr and
-// frontendRequest are what yivi-client maps by default; the requestor token
-// is never sent. statusToken opens the status stream and cancels.
+// startSessionResponse says how the person proves who they are (means:
+// its type and the object the means' client needs) and how they reach an
+// agent afterwards (channel, and next: the channel's step). sessionPtr,
+// frontendRequest and dial are the same Yivi and phone details at the top
+// level, as yivi-client maps them by default and as embedders of the first
+// release read them. The requestor token is never sent. statusToken opens
+// the status stream and cancels.
 type startSessionResponse struct {
+	SessionID   string         `json:"sessionId"`
+	StatusToken string         `json:"statusToken"`
+	Purpose     purposeView    `json:"purpose"`
+	Channel     veilig.Channel `json:"channel"`
+	Means       meansView      `json:"means"`
+	Next        nextView       `json:"next"`
+	ExpiresAt   time.Time      `json:"expiresAt"`
+
 	SessionPtr      json.RawMessage `json:"sessionPtr"`
 	FrontendRequest json.RawMessage `json:"frontendRequest"`
-	SessionID       string          `json:"sessionId"`
-	StatusToken     string          `json:"statusToken"`
-	Purpose         purposeView     `json:"purpose"`
 	Dial            dialView        `json:"dial"`
-	ExpiresAt       time.Time       `json:"expiresAt"`
+}
+
+// meansView is the means of proof and what its client needs, in its terms.
+type meansView struct {
+	Type   veilig.Means    `json:"type"`
+	Client json.RawMessage `json:"client"`
+}
+
+// nextView is the citizen's step after the proof, by channel: one field per
+// channel, only the session's set.
+type nextView struct {
+	Type  veilig.Channel `json:"type"`
+	Phone *dialView      `json:"phone,omitempty"`
 }
 
 type purposeView struct {
@@ -91,14 +112,22 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := s.Service.Purpose(req.Purpose)
 	// yivi-frontend treats anything but 200 as an error, so 200 it is.
+	dial := dialView{Number: started.PhoneNumber, Code: started.Code, URI: veilig.DialURI(started.PhoneNumber, started.Code)}
+	next := nextView{Type: started.Channel}
+	if started.Channel == veilig.ChannelPhone {
+		next.Phone = &dial
+	}
 	writeJSON(w, http.StatusOK, startSessionResponse{
-		SessionPtr:      started.SessionPtr,
-		FrontendRequest: started.FrontendRequest,
 		SessionID:       started.SessionID,
 		StatusToken:     started.StatusToken,
 		Purpose:         purposeView{ID: p.ID, Labels: p.Labels},
-		Dial:            dialView{Number: started.PhoneNumber, Code: started.Code, URI: veilig.DialURI(started.PhoneNumber, started.Code)},
+		Channel:         started.Channel,
+		Means:           meansView{Type: started.Means, Client: started.MeansClient},
+		Next:            next,
 		ExpiresAt:       started.ExpiresAt,
+		SessionPtr:      started.SessionPtr,
+		FrontendRequest: started.FrontendRequest,
+		Dial:            dial,
 	})
 }
 

@@ -282,7 +282,7 @@ func (e *Embedded) StartDisclosure(ctx context.Context, req veilig.DisclosureReq
 		e.byClient[f.client] = f
 	}
 	e.mu.Unlock()
-	return &veilig.StartedDisclosure{Token: string(token), SessionPtr: ptr, FrontendRequest: front}, nil
+	return started(string(token), ptr, front)
 }
 
 // clientToken is the last path segment of the session pointer's URL

@@ -187,8 +187,12 @@ func (x *External) StartDisclosure(ctx context.Context, req veilig.DisclosureReq
 	if err != nil {
 		return nil, err
 	}
+	sd, err := started(token, ptr, front)
+	if err != nil {
+		return nil, err
+	}
 	x.Watch(token, w)
-	return &veilig.StartedDisclosure{Token: token, SessionPtr: ptr, FrontendRequest: front}, nil
+	return sd, nil
 }
 
 // Watch follows a session started earlier, for instance by a previous run

@@ -131,3 +131,17 @@ func frontendJSON(qr *irma.Qr, fr *irma.FrontendSessionRequest) (ptr, front json
 	}
 	return ptr, front, nil
 }
+
+// started is a started session as the domain takes it: the token, and the
+// session pointer and frontend request both apart (the citizen API's
+// yivi-frontend fields) and as the means' client object.
+func started(token string, ptr, front json.RawMessage) (*veilig.StartedDisclosure, error) {
+	client, err := json.Marshal(struct {
+		SessionPtr      json.RawMessage `json:"sessionPtr"`
+		FrontendRequest json.RawMessage `json:"frontendRequest"`
+	}{ptr, front})
+	if err != nil {
+		return nil, fmt.Errorf("yivi: encode the client object: %w", err)
+	}
+	return &veilig.StartedDisclosure{Token: token, SessionPtr: ptr, FrontendRequest: front, Client: client}, nil
+}

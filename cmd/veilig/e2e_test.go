@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -27,6 +28,18 @@ type startedSession struct {
 	StatusToken     string          `json:"statusToken"`
 	Token           *string         `json:"token"` // must never be sent
 	Dial            struct{ Number, Code, URI string }
+	Channel         string `json:"channel"`
+	Means           struct {
+		Type   string `json:"type"`
+		Client struct {
+			SessionPtr      json.RawMessage `json:"sessionPtr"`
+			FrontendRequest json.RawMessage `json:"frontendRequest"`
+		} `json:"client"`
+	} `json:"means"`
+	Next struct {
+		Type  string `json:"type"`
+		Phone *struct{ Number, Code, URI string }
+	} `json:"next"`
 }
 
 // newWallet makes a real irmago client and has the app issue the demo
@@ -186,6 +199,13 @@ func TestVerifiedPhoneContact(t *testing.T) {
 			}
 			if len(s.Dial.Code) != veilig.DefaultCodeLength || !veilig.CodeWellFormed(s.Dial.Code) || s.Dial.Number != demoPhoneNumber {
 				t.Fatalf("dial %+v", s.Dial)
+			}
+			// The same, by channel and means.
+			if s.Channel != "phone" || s.Next.Type != "phone" || s.Next.Phone == nil || *s.Next.Phone != s.Dial {
+				t.Fatalf("channel %q, next %+v, want the phone and the dial details", s.Channel, s.Next)
+			}
+			if s.Means.Type != "yivi" || !bytes.Equal(s.Means.Client.SessionPtr, s.SessionPtr) || !bytes.Equal(s.Means.Client.FrontendRequest, s.FrontendRequest) {
+				t.Fatalf("means %+v, want yivi with the session pointer and frontend request", s.Means)
 			}
 
 			events, stop := ta.stream(s, "")
