@@ -218,7 +218,7 @@ const (
 // the request is waited for: a code of a session nobody is proving is a
 // miss, as any other.
 func (s *Service) awaitProof(ctx context.Context, sess *StoredSession) proofState {
-	resolver, _ := s.yivi.(DisclosureResolver)
+	resolver, _ := s.means[sess.Means].(DisclosureResolver)
 	deadline := time.Now().Add(s.proofWait)
 	if d, ok := ctx.Deadline(); ok && d.Add(-500*time.Millisecond).Before(deadline) {
 		deadline = d.Add(-500 * time.Millisecond)

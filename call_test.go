@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/keyring"
 )
 
 // resolvingYivi is a scripted Yivi server that also answers
@@ -141,5 +142,56 @@ func TestRetryAfter(t *testing.T) {
 	now = now.Add(time.Second + time.Millisecond)
 	if err := call("+31600000001", "a11"); err != nil {
 		t.Fatalf("at Retry-After: %v", err)
+	}
+}
+
+// otherMeans is a means of proof that exists only in this test.
+type otherMeans struct{ scriptedYivi }
+
+func (*otherMeans) Means() veilig.Means { return "test-means" }
+
+// TestMeansRegistry: a purpose starts its proofs with the first means it
+// accepts that is configured; a purpose no configured means serves is a
+// configuration error, and so is a means configured twice.
+func TestMeansRegistry(t *testing.T) {
+	other := &otherMeans{}
+	svc, st := newServiceWith(t, &scriptedYivi{}, func(c *veilig.ServiceConfig) {
+		c.Means = append(c.Means, other)
+		c.Purposes[0].Means = []veilig.Means{"test-means", veilig.MeansYivi}
+		c.Purposes[0].MinAssurance = veilig.AssuranceLow
+	})
+	ctx := context.Background()
+	started, err := svc.StartSession(ctx, "tax", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if started.Means != "test-means" {
+		t.Fatalf("started with %q, want the purpose's first means", started.Means)
+	}
+	w, req := other.last()
+	if req.ClientReturnURL == "" {
+		t.Fatal("the test means was not asked to start the proof")
+	}
+	w.Finished(veilig.ProofResult{Means: "test-means", Outcome: veilig.ProofProven, Assurance: veilig.AssuranceLow, Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	if s, _ := st.Session(ctx, started.SessionID); s.State != veilig.StateDisclosed || s.Means != "test-means" {
+		t.Fatalf("session %s by %q, want disclosed by the test means", s.State, s.Means)
+	}
+
+	for name, mutate := range map[string]func(*veilig.ServiceConfig){
+		"no configured means the purpose accepts": func(c *veilig.ServiceConfig) { c.Purposes[0].Means = []veilig.Means{"test-means"} },
+		"a means twice": func(c *veilig.ServiceConfig) { c.Means = append(c.Means, &scriptedYivi{}) },
+		"no means":      func(c *veilig.ServiceConfig) { c.Means = nil },
+	} {
+		key, _ := keyring.NewKey()
+		kr, _ := keyring.New("k", map[string][]byte{"k": key})
+		cfg := veilig.ServiceConfig{
+			Store: st, Bus: st, Means: []veilig.DisclosureService{&scriptedYivi{}}, Sealer: kr, SecretKey: make([]byte, 32),
+			Purposes: []*veilig.Purpose{{ID: "tax", Labels: map[string]string{"nl": "B", "en": "T"}, Disclose: [][][]string{{{"s.i.c.bsn"}}},
+				Channel: veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial, PhoneNumber: "+31201234567", CodeLength: veilig.DefaultCodeLength, SessionTTL: time.Minute}},
+		}
+		mutate(&cfg)
+		if _, err := veilig.NewService(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

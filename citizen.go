@@ -39,23 +39,24 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 	if origin != "" && !p.AllowsOrigin(origin) {
 		return nil, Errorf(EFORBIDDEN, "this web page may not start sessions for this purpose")
 	}
+	means := s.meansFor(p)
 	now := s.now()
 	sess := &Session{
 		ID:        newID(),
 		PurposeID: p.ID,
 		Channel:   p.Channel,
-		Means:     MeansYivi,
+		Means:     means.Means(),
 		State:     StateCreated,
 		CreatedAt: now,
 		ExpiresAt: now.Add(p.SessionTTL),
 	}
 	statusToken := newToken()
-	// The Yivi session starts first and the session row is written once,
-	// with its token, in one transaction: a start costs one commit. The
-	// code is in the Yivi request (clientReturnUrl), so if the database
-	// finds it held by a live session (rare: 10^(n-1) codes), that Yivi
-	// session is cancelled and everything is drawn anew under a new id, so
-	// the abandoned attempt's callbacks cannot touch the new session.
+	// The proof starts first and the session row is written once, with
+	// its reference, in one transaction: a start costs one commit. The
+	// code is in the request (Yivi's clientReturnUrl), so if the database
+	// finds it held by a live session (rare: 10^(n-1) codes), that proof
+	// is cancelled and everything is drawn anew under a new id, so the
+	// abandoned attempt's callbacks cannot touch the new session.
 	var (
 		code    string
 		started *StartedDisclosure
@@ -65,7 +66,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 			return nil, fmt.Errorf("start session: %w", err)
 		}
 		gate := newStartGate()
-		started, err = s.yivi.StartDisclosure(ctx, DisclosureRequest{
+		started, err = means.StartDisclosure(ctx, DisclosureRequest{
 			Disclose:        p.Disclose,
 			ClientReturnURL: DialURI(p.PhoneNumber, code),
 			ConnectWithin:   p.SessionTTL,
@@ -73,8 +74,8 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		if err != nil {
 			gate.open(false)
 			s.following.remove(sess.ID)
-			s.log.Error("start yivi session", "session", sess.ID, "purpose", p.ID, "err", err)
-			return nil, Errorf(EUNAVAILABLE, "the Yivi server is not available; try again later")
+			s.log.Error("start proof", "session", sess.ID, "purpose", p.ID, "means", sess.Means, "err", err)
+			return nil, Errorf(EUNAVAILABLE, "the %s server is not available; try again later", sess.Means.Name())
 		}
 		sess.ProofRef = started.Token
 		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, code), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))
@@ -83,8 +84,8 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 			break
 		}
 		s.following.remove(sess.ID)
-		if cerr := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), started.Token); cerr != nil && ErrorCode(cerr) != ENOTFOUND {
-			s.log.Warn("cancel abandoned yivi session", "session", sess.ID, "err", cerr)
+		if cerr := means.CancelDisclosure(context.WithoutCancel(ctx), started.Token); cerr != nil && ErrorCode(cerr) != ENOTFOUND {
+			s.log.Warn("cancel abandoned proof", "session", sess.ID, "err", cerr)
 		}
 		if ErrorCode(err) != ECONFLICT || attempt >= 8 {
 			return nil, fmt.Errorf("start session: %w", err)
@@ -92,7 +93,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		sess.ID = newID() // the code is held by a live session: draw another
 	}
 	id := sess.ID
-	if s.follows != nil {
+	if _, follows := means.(DisclosureFollower); follows && s.follows != nil {
 		// Until this is recorded the session counts as followed for a
 		// grace period (see FollowDisclosures), so failing here only
 		// means another replica takes it over later.
@@ -151,9 +152,9 @@ func (s *Service) CancelSession(ctx context.Context, id, token string) error {
 		}
 		return err
 	}
-	if sess.ProofRef != "" && (sess.State == StateCreated || sess.State == StateDisclosing) {
-		if err := s.yivi.CancelDisclosure(context.WithoutCancel(ctx), sess.ProofRef); err != nil && ErrorCode(err) != ENOTFOUND {
-			s.log.Warn("cancel yivi session", "session", id, "err", err)
+	if means, ok := s.means[sess.Means]; ok && sess.ProofRef != "" && (sess.State == StateCreated || sess.State == StateDisclosing) {
+		if err := means.CancelDisclosure(context.WithoutCancel(ctx), sess.ProofRef); err != nil && ErrorCode(err) != ENOTFOUND {
+			s.log.Warn("cancel proof", "session", id, "err", err)
 		}
 	}
 	return nil

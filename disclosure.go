@@ -39,13 +39,19 @@ type DisclosureWatcher struct {
 	Finished  func(ProofResult) // proven, cancelled, timed out or failed
 }
 
-// DisclosureService starts and cancels Yivi disclosures. Package yivi
-// implements it with an embedded irmago server or an external Yivi server.
+// DisclosureService is a means of proof: it starts, is watched and can be
+// cancelled, and ends in a neutral ProofResult. The service keeps one per
+// means (ServiceConfig.Means) and starts, for a purpose, the first means
+// it accepts. Package yivi implements it with an embedded irmago server or
+// an external Yivi server; it may also be a DisclosureResolver and a
+// DisclosureFollower.
 //
-// Error codes: StartDisclosure returns EUNAVAILABLE when the Yivi server
-// cannot be reached; CancelDisclosure returns ENOTFOUND for an unknown or
-// finished session.
+// Error codes: StartDisclosure returns EUNAVAILABLE when the server of the
+// means cannot be reached; CancelDisclosure returns ENOTFOUND for an
+// unknown or finished proof.
 type DisclosureService interface {
+	// Means is the means this service proves with.
+	Means() Means
 	StartDisclosure(ctx context.Context, req DisclosureRequest, w DisclosureWatcher) (*StartedDisclosure, error)
 	CancelDisclosure(ctx context.Context, token string) error
 }

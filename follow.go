@@ -82,8 +82,13 @@ func (s *Service) FollowDisclosures(ctx context.Context) error {
 			continue // ours all along: our follow ran out while the database was away
 		}
 		s.following.remove(c.SessionID) // watcher adds it again
+		follower, ok := s.means[c.Means].(DisclosureFollower)
+		if !ok {
+			s.log.Warn("cannot follow a disclosure another replica left: its means is not configured here, or cannot be followed", "session", c.SessionID, "means", c.Means)
+			continue
+		}
 		s.log.Info("following a disclosure another replica left", "session", c.SessionID)
-		s.follower.Watch(c.ProofRef, s.watcher(c.SessionID))
+		follower.Watch(c.ProofRef, s.watcher(c.SessionID))
 	}
 	return nil
 }

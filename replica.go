@@ -34,6 +34,7 @@ type Lock interface {
 // replica that stopped following it.
 type FollowClaim struct {
 	SessionID string
+	Means     Means
 	ProofRef  string
 }
 

@@ -22,9 +22,11 @@ type Observer struct {
 
 // ServiceConfig holds what a Service needs.
 type ServiceConfig struct {
-	Store    Store
-	Bus      EventBus
-	Yivi     DisclosureService
+	Store Store
+	Bus   EventBus
+	// Means are the means of proof, one per Means; every purpose must
+	// accept one of them.
+	Means    []DisclosureService
 	Sealer   Sealer
 	Purposes []*Purpose
 	// SecretKey derives the keys for code hashes and caller hashes: it must
@@ -65,7 +67,7 @@ type ServiceConfig struct {
 type Service struct {
 	store          Store
 	bus            EventBus
-	yivi           DisclosureService
+	means          map[Means]DisclosureService
 	sealer         Sealer
 	purposes       map[string]*Purpose
 	purposeOrder   []*Purpose
@@ -82,25 +84,24 @@ type Service struct {
 	guessing       guessing
 
 	// Following disclosures across replicas: set only when the store
-	// records follows and the Yivi server lets another process follow a
-	// session (an external Yivi server).
+	// records follows and a means lets another process follow a proof (an
+	// external Yivi server).
 	replicaID   string
 	follows     DisclosureFollows
-	follower    DisclosureFollower
 	followLease time.Duration
 	following   following
 }
 
 // NewService checks cfg and returns a Service.
 func NewService(cfg ServiceConfig) (*Service, error) {
-	if cfg.Store == nil || cfg.Bus == nil || cfg.Yivi == nil || cfg.Sealer == nil {
-		return nil, errors.New("service: store, bus, yivi and sealer are required")
+	if cfg.Store == nil || cfg.Bus == nil || len(cfg.Means) == 0 || cfg.Sealer == nil {
+		return nil, errors.New("service: store, bus, a means of proof and sealer are required")
 	}
 	if len(cfg.SecretKey) < 32 {
 		return nil, errors.New("service: secret key must be at least 32 bytes")
 	}
 	s := &Service{
-		store: cfg.Store, bus: cfg.Bus, yivi: cfg.Yivi, sealer: cfg.Sealer,
+		store: cfg.Store, bus: cfg.Bus, sealer: cfg.Sealer, means: map[Means]DisclosureService{},
 		purposes:       map[string]*Purpose{},
 		codeKey:        deriveKey(cfg.SecretKey, "code"),
 		callerKey:      deriveKey(cfg.SecretKey, "caller"),
@@ -143,12 +144,39 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if s.followLease <= 0 {
 		s.followLease = 15 * time.Second
 	}
-	follows, ok1 := cfg.Store.(DisclosureFollows)
-	follower, ok2 := cfg.Yivi.(DisclosureFollower)
-	if ok1 && ok2 {
-		s.follows, s.follower = follows, follower
+	anyFollower := false
+	for _, m := range cfg.Means {
+		if _, dup := s.means[m.Means()]; dup {
+			return nil, fmt.Errorf("service: means %q configured twice", m.Means())
+		}
+		s.means[m.Means()] = m
+		_, f := m.(DisclosureFollower)
+		anyFollower = anyFollower || f
+	}
+	for _, p := range s.purposeOrder {
+		if s.meansFor(p) == nil {
+			return nil, fmt.Errorf("service: no means of proof that purpose %q accepts is configured", p.ID)
+		}
+	}
+	if follows, ok := cfg.Store.(DisclosureFollows); ok && anyFollower {
+		s.follows = follows
 	}
 	return s, nil
+}
+
+// meansFor is the means a purpose's proofs start with: the first it
+// accepts that is configured (Yivi when it names none).
+func (s *Service) meansFor(p *Purpose) DisclosureService {
+	accepted := p.Means
+	if len(accepted) == 0 {
+		accepted = []Means{MeansYivi}
+	}
+	for _, m := range accepted {
+		if d, ok := s.means[m]; ok {
+			return d
+		}
+	}
+	return nil
 }
 
 func deriveKey(secret []byte, purpose string) []byte {

@@ -32,6 +32,8 @@ func (y *scriptedYivi) StartDisclosure(ctx context.Context, req veilig.Disclosur
 
 func (y *scriptedYivi) CancelDisclosure(ctx context.Context, token string) error { return nil }
 
+func (y *scriptedYivi) Means() veilig.Means { return veilig.MeansYivi }
+
 func (y *scriptedYivi) last() (veilig.DisclosureWatcher, veilig.DisclosureRequest) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
@@ -57,7 +59,7 @@ func newServiceWith(t *testing.T, y veilig.DisclosureService, mutate func(*veili
 	key, _ := keyring.NewKey()
 	kr, _ := keyring.New("k", map[string][]byte{"k": key})
 	cfg := veilig.ServiceConfig{
-		Store: st, Bus: st, Yivi: y, Sealer: kr, SecretKey: make([]byte, 32),
+		Store: st, Bus: st, Means: []veilig.DisclosureService{y}, Sealer: kr, SecretKey: make([]byte, 32),
 		Purposes: []*veilig.Purpose{{
 			ID: "tax", Labels: map[string]string{"nl": "Belasting", "en": "Tax"},
 			Disclose: [][][]string{{{"s.i.c.bsn"}}, {{"s.i.c.a"}, {"s.i.c.b"}}},

@@ -63,6 +63,15 @@ func (a Assurance) Valid() bool { return a.rank() > 0 }
 // AtLeast reports whether a is the same as or higher than min.
 func (a Assurance) AtLeast(min Assurance) bool { return a.rank() >= min.rank() && a.Valid() }
 
+// Name is how people call the means ("Yivi").
+func (m Means) Name() string {
+	switch m {
+	case MeansYivi:
+		return "Yivi"
+	}
+	return string(m)
+}
+
 // Assurance returns the level of assurance a means gives.
 func (m Means) Assurance() Assurance {
 	switch m {

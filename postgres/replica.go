@@ -140,14 +140,16 @@ func (s *Store) ClaimOrphans(ctx context.Context, owner string, now, unfollowedB
 			WHERE disclosure_follows.until < $1
 			RETURNING session_id
 		)
-		SELECT s.id, s.yivi_token FROM claimed c JOIN sessions s ON s.id = c.session_id`,
+		SELECT s.id, s.means, s.yivi_token FROM claimed c JOIN sessions s ON s.id = c.session_id`,
 		now, unfollowedBefore, owner, until, limit)
 	if err != nil {
 		return nil, wrap("claim orphans", err)
 	}
 	claims, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (veilig.FollowClaim, error) {
 		var c veilig.FollowClaim
-		err := r.Scan(&c.SessionID, &c.ProofRef)
+		var means string
+		err := r.Scan(&c.SessionID, &means, &c.ProofRef)
+		c.Means = veilig.Means(means)
 		return c, err
 	})
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {

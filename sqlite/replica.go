@@ -103,7 +103,7 @@ func (s *Store) ClaimOrphans(ctx context.Context, owner string, now, unfollowedB
 	}
 	var claims []veilig.FollowClaim
 	err := s.write(ctx, "claim orphans", func(tx *sql.Tx) ([]veilig.Event, error) {
-		rows, err := tx.QueryContext(ctx, `SELECT s.id, s.yivi_token FROM sessions s
+		rows, err := tx.QueryContext(ctx, `SELECT s.id, s.means, s.yivi_token FROM sessions s
 			LEFT JOIN disclosure_follows f ON f.session_id = s.id
 			WHERE s.state IN ('created', 'disclosing') AND s.yivi_token <> ''
 			  AND ((f.session_id IS NULL AND s.created_at < ?) OR f.until < ?)
@@ -113,7 +113,7 @@ func (s *Store) ClaimOrphans(ctx context.Context, owner string, now, unfollowedB
 		}
 		for rows.Next() {
 			var c veilig.FollowClaim
-			if err := rows.Scan(&c.SessionID, &c.ProofRef); err != nil {
+			if err := rows.Scan(&c.SessionID, &c.Means, &c.ProofRef); err != nil {
 				rows.Close()
 				return nil, err
 			}

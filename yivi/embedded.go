@@ -402,3 +402,6 @@ func (e *Embedded) ResolveDisclosure(ctx context.Context, token string) (veilig.
 	}
 	return p, Outcome(res, e.schemes), nil
 }
+
+// Means is Yivi.
+func (*Embedded) Means() veilig.Means { return veilig.MeansYivi }

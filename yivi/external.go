@@ -402,3 +402,6 @@ func progress(s irma.ServerStatus) veilig.DisclosureProgress {
 	}
 	return veilig.ProgressUnknown
 }
+
+// Means is Yivi.
+func (*External) Means() veilig.Means { return veilig.MeansYivi }

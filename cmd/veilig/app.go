@@ -229,7 +229,7 @@ func (a *app) newService(disclosures veilig.DisclosureService, purposes []*veili
 		Overall: cfg.Telephony.MissOverall, OverallWindow: cfg.Telephony.MissOverallWindow,
 	}
 	a.service, err = veilig.NewService(veilig.ServiceConfig{
-		Store: a.store, Bus: a.store, Yivi: disclosures, Sealer: sealer, Purposes: purposes,
+		Store: a.store, Bus: a.store, Means: []veilig.DisclosureService{disclosures}, Sealer: sealer, Purposes: purposes,
 		SecretKey:      a.secrets.secretKey,
 		MissLimits:     limits,
 		MaxContact:     cfg.Agents.MaxContact,
