@@ -39,6 +39,18 @@ func need(t *testing.T) {
 	}
 }
 
+// newWallet is a real irmago client issued the demo credentials by the
+// cluster's Yivi server, closed with the test.
+func (c *testCluster) newWallet(t *testing.T) *wallet.Wallet {
+	t.Helper()
+	w, err := NewWallet(t.Context(), filepath.Join(t.TempDir(), "wallet"), c.schemes, c.yivi.URL, c.yivi.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
 // testCluster is the production topology on loopback: PostgreSQL of our
 // own, irmago's requestor server as the external Yivi server, three
 // replicas and a proxy for each listener.
@@ -343,13 +355,8 @@ func TestFaultTolerance(t *testing.T) {
 	victim := c.replicas[1]
 
 	var wallets []*wallet.Wallet
-	for i := range 3 {
-		w, err := NewWallet(ctx, filepath.Join(t.TempDir(), fmt.Sprint("wallet", i)), c.schemes, c.yivi.URL, c.yivi.Token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { w.Close() })
-		wallets = append(wallets, w)
+	for range 3 {
+		wallets = append(wallets, c.newWallet(t))
 	}
 	agent := NewClient(c.publicURL)
 	if err := agent.Login(ctx, "demo", c.agentPassword); err != nil {

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,11 +26,7 @@ func TestCallAfterLostFollower(t *testing.T) {
 	c := startCluster(t)
 	ctx := t.Context()
 	victim := c.replicas[1]
-	w, err := NewWallet(ctx, filepath.Join(t.TempDir(), "wallet"), c.schemes, c.yivi.URL, c.yivi.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := c.newWallet(t)
 
 	// The session starts on the victim, which follows its disclosure.
 	s, err := NewClient(victim.PublicURL).StartSession(ctx, "demo")
