@@ -109,11 +109,11 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	// The caller number is personal data, sealed before it is stored. It is
 	// bound to the call (provider and call id), which is stored in the same
 	// row, so the match and the number are one transaction.
-	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), callerAAD(c.Provider, c.CallID))
+	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), addressAAD(c.Provider, c.CallID))
 	if err != nil {
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
-	call := Call{Provider: c.Provider, CallID: c.CallID, SealedCaller: sealed}
+	call := Connection{Platform: c.Provider, ID: c.CallID, SealedAddress: sealed}
 	codeHash := CodeHash(s.codeKey, c.Code)
 	key := s.attemptKey(c)
 	l, err := s.store.LookUpCode(ctx, Attempt{CallerKey: key, Since: now.Add(-window), Max: limit, At: now}, codeHash, call)
@@ -140,7 +140,7 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 // (missID; 0 when none was recorded because the call id was taken) stays
 // when it is one; a retried report of a matched call and a code whose
 // proof is still being made are forgiven.
-func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Call, codeHash, key []byte, now time.Time, missID int64) (CallMatch, error) {
+func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Connection, codeHash, key []byte, now time.Time, missID int64) (CallMatch, error) {
 	forgive := func() {
 		if missID == 0 {
 			return
@@ -155,7 +155,7 @@ func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Call, codeHa
 	}
 	// A platform retrying the report of a call that already matched (its
 	// code is used up, or this call id is taken) gets the same match again.
-	if prev, err := s.store.SessionByCall(ctx, c.Provider, c.CallID); err == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
+	if prev, err := s.store.SessionByConnection(ctx, c.Provider, c.CallID); err == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
 		forgive()
 		s.observeCall("matched")
 		return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
@@ -269,8 +269,8 @@ func (s *Service) awaitProof(ctx context.Context, sess *StoredSession) proofStat
 // proofPoll is how often a waiting call asks again.
 const proofPoll = 250 * time.Millisecond
 
-// callerAAD binds a sealed caller number to the call it came with.
-func callerAAD(provider, callID string) []byte {
+// addressAAD binds a sealed caller number to the call it came with.
+func addressAAD(provider, callID string) []byte {
 	return []byte("caller\x00" + provider + "\x00" + callID)
 }
 
@@ -372,40 +372,4 @@ func (s *Service) guessingAlarm(ctx context.Context, now time.Time) bool {
 		}
 	}
 	return raised
-}
-
-// ReportCallState records what the platform says happened to a matched call.
-// Reports are idempotent: a state the session has passed is accepted and
-// changes nothing, so platforms may retry.
-//
-// Error codes: EINVALID, ENOTFOUND (no matched call with this id).
-func (s *Service) ReportCallState(ctx context.Context, provider, callID string, state CallState) error {
-	if !providerPattern.MatchString(provider) || !callIDPattern.MatchString(callID) {
-		return Errorf(EINVALID, "provider and callId are required")
-	}
-	if !state.Valid() {
-		return Errorf(EINVALID, "state must be queued, answered, ended or unavailable")
-	}
-	sess, err := s.store.SessionByCall(ctx, provider, callID)
-	if err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return Errorf(ENOTFOUND, "no matched call with this id")
-		}
-		return err
-	}
-	now := s.now()
-	switch state {
-	case CallQueued:
-		_, _, err = s.store.Transition(ctx, Transition{SessionID: sess.ID, From: []SessionState{StateMatched}, To: StateMatched, Event: EventQueued, At: now})
-	case CallAnswered:
-		_, _, err = s.store.Transition(ctx, Transition{SessionID: sess.ID, From: []SessionState{StateMatched}, To: StateAnswered, Event: string(StateAnswered), At: now})
-	case CallEnded:
-		err = s.endSession(ctx, sess.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the call ended", nil)
-	case CallUnavailable:
-		err = s.endSession(ctx, sess.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the contact centre could not take the call", nil)
-	}
-	if ErrorCode(err) == ECONFLICT {
-		return nil // already past this state
-	}
-	return err
 }

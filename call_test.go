@@ -8,6 +8,7 @@ import (
 
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/keyring"
+	"github.com/veiligcontact/veilig/telephony"
 )
 
 // resolvingYivi is a scripted Yivi server that also answers
@@ -93,7 +94,7 @@ func TestCallDuringProof(t *testing.T) {
 			}
 			begin := time.Now()
 			y.set(func() (veilig.DisclosureProgress, veilig.ProofResult) { return tc.progress(time.Since(begin)) })
-			m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: started.Code, CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
+			m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
 			took := time.Since(begin)
 			if err != nil || m.Matched != tc.matched {
 				t.Fatalf("call: %+v %v, want matched=%v", m, err, tc.matched)
@@ -185,9 +186,11 @@ func TestMeansRegistry(t *testing.T) {
 		key, _ := keyring.NewKey()
 		kr, _ := keyring.New("k", map[string][]byte{"k": key})
 		cfg := veilig.ServiceConfig{
-			Store: st, Bus: st, Means: []veilig.DisclosureService{&scriptedYivi{}}, Sealer: kr, SecretKey: make([]byte, 32),
+			Store: st, Bus: st, Means: []veilig.DisclosureService{&scriptedYivi{}}, Channels: []veilig.ChannelService{telephony.Phone{}},
+			Sealer: kr, SecretKey: make([]byte, 32),
 			Purposes: []*veilig.Purpose{{ID: "tax", Labels: map[string]string{"nl": "B", "en": "T"}, Disclose: [][][]string{{{"s.i.c.bsn"}}},
-				Channel: veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial, PhoneNumber: "+31201234567", CodeLength: veilig.DefaultCodeLength, SessionTTL: time.Minute}},
+				Channel: veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial, SessionTTL: time.Minute,
+				ChannelSettings: &telephony.PhoneSettings{Number: "+31201234567", CodeLength: veilig.DefaultCodeLength}}},
 		}
 		mutate(&cfg)
 		if _, err := veilig.NewService(cfg); err == nil {

@@ -10,27 +10,20 @@ import (
 
 // StartedSession is what the citizen API hands back when a session starts.
 type StartedSession struct {
-	SessionID       string
-	StatusToken     string // bearer secret for the status stream and cancel
-	SessionPtr      json.RawMessage
-	FrontendRequest json.RawMessage
-	PhoneNumber     string
-	Code            string // to dial by hand when the phone cannot open tel: links
-	ExpiresAt       time.Time
-	Channel         Channel         // how the person will reach an agent
-	Means           Means           // how they prove who they are
-	MeansClient     json.RawMessage // what their client needs to start the proof (StartedDisclosure.Client)
+	SessionID   string
+	StatusToken string // bearer secret for the status stream and cancel
+	ExpiresAt   time.Time
+	Means       Means           // how they prove who they are
+	MeansClient json.RawMessage // what their client needs to start the proof (StartedDisclosure.Client)
+	Channel     Channel         // how the person will reach an agent
+	Next        json.RawMessage // their step after the proof, in the channel's terms (Preparation.Next)
 }
-
-// DialURI is the tel: URI the Yivi app opens after a successful disclosure:
-// the number, a pause (","), then the code as DTMF tones.
-func DialURI(number, code string) string { return "tel:" + number + "," + code }
 
 // StartSession starts a session for purpose purposeID, asked from a page at
 // origin ("" when not from a browser).
 //
 // Error codes: ENOTFOUND (unknown purpose), EFORBIDDEN (origin not allowed),
-// EUNAVAILABLE (Yivi server down).
+// EUNAVAILABLE (the means' server is down).
 func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*StartedSession, error) {
 	p, err := s.Purpose(purposeID)
 	if err != nil {
@@ -40,6 +33,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		return nil, Errorf(EFORBIDDEN, "this web page may not start sessions for this purpose")
 	}
 	means := s.meansFor(p)
+	channel := s.channels[p.Channel]
 	now := s.now()
 	sess := &Session{
 		ID:        newID(),
@@ -53,22 +47,23 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 	statusToken := newToken()
 	// The proof starts first and the session row is written once, with
 	// its reference, in one transaction: a start costs one commit. The
-	// code is in the request (Yivi's clientReturnUrl), so if the database
-	// finds it held by a live session (rare: 10^(n-1) codes), that proof
-	// is cancelled and everything is drawn anew under a new id, so the
-	// abandoned attempt's callbacks cannot touch the new session.
+	// channel's secret may be in the request (the phone's code in Yivi's
+	// clientReturnUrl), so if the database finds it held by a live session
+	// (rare: 10^(n-1) codes), that proof is cancelled and everything is
+	// drawn anew under a new id, so the abandoned attempt's callbacks
+	// cannot touch the new session.
 	var (
-		code    string
+		prep    Preparation
 		started *StartedDisclosure
 	)
 	for attempt := 0; ; attempt++ {
-		if code, err = NewCode(p.CodeLength); err != nil {
+		if prep, err = channel.Prepare(p); err != nil {
 			return nil, fmt.Errorf("start session: %w", err)
 		}
 		gate := newStartGate()
 		started, err = means.StartDisclosure(ctx, DisclosureRequest{
 			Disclose:        p.Disclose,
-			ClientReturnURL: DialURI(p.PhoneNumber, code),
+			ClientReturnURL: prep.ReturnURL,
 			ConnectWithin:   p.SessionTTL,
 		}, gate.watcher(s.watcher(sess.ID)))
 		if err != nil {
@@ -78,7 +73,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 			return nil, Errorf(EUNAVAILABLE, "the %s server is not available; try again later", sess.Means.Name())
 		}
 		sess.ProofRef = started.Token
-		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, code), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))
+		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, prep.Secret), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))
 		gate.open(err == nil)
 		if err == nil {
 			break
@@ -90,7 +85,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		if ErrorCode(err) != ECONFLICT || attempt >= 8 {
 			return nil, fmt.Errorf("start session: %w", err)
 		}
-		sess.ID = newID() // the code is held by a live session: draw another
+		sess.ID = newID() // the secret is held by a live session: draw another
 	}
 	id := sess.ID
 	if _, follows := means.(DisclosureFollower); follows && s.follows != nil {
@@ -106,16 +101,13 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 	}
 	s.log.Info("session started", "session", id, "purpose", p.ID)
 	return &StartedSession{
-		SessionID:       id,
-		StatusToken:     statusToken,
-		SessionPtr:      started.SessionPtr,
-		FrontendRequest: started.FrontendRequest,
-		PhoneNumber:     p.PhoneNumber,
-		Code:            code,
-		ExpiresAt:       sess.ExpiresAt,
-		Channel:         sess.Channel,
-		Means:           sess.Means,
-		MeansClient:     started.Client,
+		SessionID:   id,
+		StatusToken: statusToken,
+		ExpiresAt:   sess.ExpiresAt,
+		Means:       sess.Means,
+		MeansClient: started.Client,
+		Channel:     sess.Channel,
+		Next:        prep.Next,
 	}, nil
 }
 

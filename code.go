@@ -9,13 +9,29 @@ import (
 	"math/big"
 )
 
-// Codes are what the phone types as DTMF tones after the pause. The last
+// Codes are secrets a person types (the phone types them as DTMF tones
+// after the pause), short enough to be guessed, so a connection that
+// brings one goes through ReportCall and its guessing limits. The last
 // digit is a Damm check digit: it catches every single mistyped digit and
 // every swap of two adjacent digits, so a slip of the finger (when someone
 // types the code by hand) is answered "no match" without a lookup
 // (ReportCall checks CodeWellFormed first) and without spending one of the
 // caller's attempts. It adds nothing against guessing: a guesser computes
 // it too, so only the n-1 random digits count (see GuessesPerHit).
+
+// Lengths of typed codes, check digit included.
+const (
+	DefaultCodeLength = 10
+	MinCodeLength     = 6
+	MaxCodeLength     = 16
+)
+
+// TypedCodeSettings are the ChannelSettings of a channel whose secret a
+// person types: the guessing goal applies to them (GuessingWarnings).
+type TypedCodeSettings interface {
+	ChannelSettings
+	TypedCodeLength() int
+}
 
 // dammTable is the totally anti-symmetric quasigroup of order 10 from H. Michael
 // Damm's 2004 thesis, the one used by every implementation of the algorithm.
@@ -103,9 +119,13 @@ func GuessesPerHit(codeLength, live int) float64 {
 func GuessingWarnings(purposes []*Purpose, l MissLimits) []string {
 	var w []string
 	for _, p := range purposes {
-		if g := GuessesPerHit(p.CodeLength, LiveSessionsAssumed); g < GuessesPerHitGoal {
-			w = append(w, fmt.Sprintf("purpose %q: code_length %d gives %.0f guesses per hit at %d live sessions, below the goal of %.0f; use code_length %d or more (docs/security.md)",
-				p.ID, p.CodeLength, g, LiveSessionsAssumed, GuessesPerHitGoal, DefaultCodeLength))
+		typed, ok := p.ChannelSettings.(TypedCodeSettings)
+		if !ok {
+			continue
+		}
+		if n := typed.TypedCodeLength(); GuessesPerHit(n, LiveSessionsAssumed) < GuessesPerHitGoal {
+			w = append(w, fmt.Sprintf("purpose %q: %s.code_length %d gives %.0f guesses per hit at %d live sessions, below the goal of %.0f; use code_length %d or more (docs/security.md)",
+				p.ID, p.Channel, n, GuessesPerHit(n, LiveSessionsAssumed), LiveSessionsAssumed, GuessesPerHitGoal, DefaultCodeLength))
 		}
 	}
 	if l.PerCaller <= 0 {

@@ -92,8 +92,8 @@ func TestGuessingGoal(t *testing.T) {
 		t.Fatalf("code length %d would meet the goal too (%.0f): keep the code as short as the goal allows", DefaultCodeLength-1, g)
 	}
 	limits := MissLimits{PerCaller: 5, Overall: 60}
-	ok := &Purpose{ID: "ok", CodeLength: DefaultCodeLength}
-	short := &Purpose{ID: "short", CodeLength: 8}
+	ok := &Purpose{ID: "ok", Channel: "typed", ChannelSettings: typedCode(DefaultCodeLength)}
+	short := &Purpose{ID: "short", Channel: "typed", ChannelSettings: typedCode(8)}
 	if w := GuessingWarnings([]*Purpose{ok}, limits); len(w) != 0 {
 		t.Errorf("defaults warned: %v", w)
 	}
@@ -102,3 +102,9 @@ func TestGuessingGoal(t *testing.T) {
 		t.Errorf("warnings = %q", w)
 	}
 }
+
+// typedCode is the settings of a channel whose code a person types.
+type typedCode int
+
+func (typedCode) Problems() []string     { return nil }
+func (n typedCode) TypedCodeLength() int { return int(n) }

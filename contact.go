@@ -2,7 +2,7 @@ package veilig
 
 import "time"
 
-// Contact is a session as an agent sees it once a call has been matched:
+// Contact is a session as an agent sees it once a connection has been matched:
 // who is waiting, for what, and (only after the agent opens it) what they
 // proved. Attributes is nil in lists; it is filled only by OpenContact.
 type Contact struct {
@@ -11,30 +11,31 @@ type Contact struct {
 	PurposeLabel string       `json:"purposeLabel"`
 	Channel      Channel      `json:"channel"`
 	State        SessionState `json:"state"`
-	CallerNumber string       `json:"callerNumber,omitempty"`
-	Provider     string       `json:"provider"`
-	Means        Means        `json:"means"`
-	Assurance    Assurance    `json:"assurance"`
-	MatchedAt    time.Time    `json:"matchedAt"`
-	DisclosedAt  time.Time    `json:"disclosedAt"`
-	TakenBy      string       `json:"takenBy,omitempty"`
-	Attributes   []Attribute  `json:"attributes,omitempty"`
+	// Connection is the connection as its channel describes it (the
+	// phone: the platform and the caller's number).
+	Connection  ConnectionView `json:"connection"`
+	Means       Means          `json:"means"`
+	Assurance   Assurance      `json:"assurance"`
+	MatchedAt   time.Time      `json:"matchedAt"`
+	DisclosedAt time.Time      `json:"disclosedAt"`
+	TakenBy     string         `json:"takenBy,omitempty"`
+	Attributes  []Attribute    `json:"attributes,omitempty"`
 }
 
-// CallState is a state of a call reported by the telephony platform.
-type CallState string
+// ConnectionState is a state of a call reported by the telephony platform.
+type ConnectionState string
 
 const (
-	CallQueued      CallState = "queued"      // the caller waits in the queue
-	CallAnswered    CallState = "answered"    // an agent picked up
-	CallEnded       CallState = "ended"       // hang-up by either side
-	CallUnavailable CallState = "unavailable" // the centre could not take it (closed, queue full)
+	ConnectionQueued      ConnectionState = "queued"      // the caller waits in the queue
+	ConnectionAnswered    ConnectionState = "answered"    // an agent picked up
+	ConnectionEnded       ConnectionState = "ended"       // hang-up by either side
+	ConnectionUnavailable ConnectionState = "unavailable" // the centre could not take it (closed, queue full)
 )
 
 // Valid reports whether c is a known call state.
-func (c CallState) Valid() bool {
+func (c ConnectionState) Valid() bool {
 	switch c {
-	case CallQueued, CallAnswered, CallEnded, CallUnavailable:
+	case ConnectionQueued, ConnectionAnswered, ConnectionEnded, ConnectionUnavailable:
 		return true
 	}
 	return false

@@ -23,7 +23,7 @@ func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, er
 	return out, nil
 }
 
-// ContactByCall finds the live contact a platform's call was matched to:
+// ContactByConnection finds the live contact a platform's call was matched to:
 // the agent's softphone knows the call (an Amazon Connect ContactId, a
 // Twilio CallSid), the console asks for its contact. Attributes are not
 // included; OpenContact gives them.
@@ -31,11 +31,11 @@ func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, er
 // Error codes: EINVALID, ENOTFOUND (no live contact for this call, which
 // includes unverified callers), EFORBIDDEN (not a purpose of the agent's),
 // ECONFLICT (taken by another agent).
-func (s *Service) ContactByCall(ctx context.Context, a *Agent, provider, callID string) (*Contact, error) {
+func (s *Service) ContactByConnection(ctx context.Context, a *Agent, provider, callID string) (*Contact, error) {
 	if !providerPattern.MatchString(provider) || !callIDPattern.MatchString(callID) {
 		return nil, Errorf(EINVALID, "provider and callId are required")
 	}
-	st, err := s.store.SessionByCall(ctx, provider, callID)
+	st, err := s.store.SessionByConnection(ctx, provider, callID)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, Errorf(ENOTFOUND, "no verified contact for this call")
@@ -57,18 +57,26 @@ func (s *Service) ContactByCall(ctx context.Context, a *Agent, provider, callID 
 func (s *Service) contact(st *StoredSession) *Contact {
 	c := &Contact{
 		ID: st.ID, PurposeID: st.PurposeID, Channel: st.Channel, State: st.State,
-		Provider: st.Provider, Means: st.Means, Assurance: st.Means.Assurance(),
+		Means: st.Means, Assurance: st.Assurance,
 		MatchedAt: st.MatchedAt, DisclosedAt: st.DisclosedAt, TakenBy: st.TakenBy,
 	}
 	if p, ok := s.purposes[st.PurposeID]; ok {
 		c.PurposeLabel = p.Label("nl")
 	}
-	if !st.SealedCaller.IsZero() {
-		if n, err := s.sealer.Open(st.SealedCaller, callerAAD(st.Provider, st.CallID)); err == nil {
-			c.CallerNumber = string(n)
+	var address string
+	if !st.SealedAddress.IsZero() {
+		if a, err := s.sealer.Open(st.SealedAddress, addressAAD(st.Platform, st.ConnectionID)); err == nil {
+			address = string(a)
 		} else {
-			s.log.Error("open caller number", "session", st.ID, "err", err)
+			s.log.Error("open connection address", "session", st.ID, "err", err)
 		}
+	}
+	if ch, ok := s.channels[st.Channel]; ok {
+		c.Connection = ch.Describe(st.Platform, address)
+	} else {
+		// A channel no longer configured: what is known, in plain words.
+		c.Connection = ConnectionView{Channel: st.Channel, Platform: st.Platform, Address: address,
+			Label: map[string]string{"nl": "Verbinding", "en": "Connection"}}
 	}
 	return c
 }

@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
-// DisclosureRequest is what the service asks of the Yivi server for one session.
+// DisclosureRequest is what the service asks of a means for one session.
 type DisclosureRequest struct {
-	Disclose        [][][]string // the purpose's condiscon
-	ClientReturnURL string       // tel:<number>,<code>; never augmented with a token
+	Disclose [][][]string // the purpose's condiscon
+	// ClientReturnURL is where the means' app sends the person once the
+	// proof is made: the channel's (Preparation.ReturnURL; the phone's
+	// tel:<number>,<code>), never augmented with a token; "" for none.
+	ClientReturnURL string
 	// ConnectWithin is how long the Yivi app has to fetch the request: the
 	// session's own lifetime, since a disclosure after it is refused
 	// anyway. The Yivi server then lets go of an abandoned session when we
@@ -17,13 +20,10 @@ type DisclosureRequest struct {
 	ConnectWithin time.Duration
 }
 
-// StartedDisclosure is a started Yivi session. SessionPtr and FrontendRequest
-// go to the browser as yivi-frontend expects them; Token is the requestor
-// token and stays on the server.
+// StartedDisclosure is a started proof. Token is the means' reference to
+// it and stays on the server.
 type StartedDisclosure struct {
-	Token           string
-	SessionPtr      json.RawMessage // {"u": ..., "irmaqr": "disclosing"}
-	FrontendRequest json.RawMessage // {"authorization": ..., "minProtocolVersion": ..., ...}
+	Token string
 	// Client is what the citizen's client needs to start the proof, in
 	// the means' own terms (Yivi: {"sessionPtr", "frontendRequest"} as
 	// yivi-frontend takes them); the citizen API passes it on tagged with
@@ -52,6 +52,9 @@ type DisclosureWatcher struct {
 type DisclosureService interface {
 	// Means is the means this service proves with.
 	Means() Means
+	// MaxAssurance is the highest level a proof by this means can give;
+	// each proof reports its own (ProofResult.Assurance).
+	MaxAssurance() Assurance
 	StartDisclosure(ctx context.Context, req DisclosureRequest, w DisclosureWatcher) (*StartedDisclosure, error)
 	CancelDisclosure(ctx context.Context, token string) error
 }

@@ -106,7 +106,7 @@ func (s *Service) finishDisclosure(ctx context.Context, id string, o ProofResult
 	}
 	_, _, err = s.store.Transition(ctx, Transition{
 		SessionID: id, From: []SessionState{StateCreated, StateDisclosing}, To: StateDisclosed,
-		Event: string(StateDisclosed), At: now, SealedDisclosure: &sealed,
+		Event: string(StateDisclosed), At: now, SealedDisclosure: &sealed, Assurance: d.Assurance,
 	})
 	if ErrorCode(err) == ECONFLICT {
 		// Cancelled or expired meanwhile, or stored by another replica

@@ -8,7 +8,8 @@ import (
 )
 
 // Purpose is one reason a person contacts the organisation ("a question about
-// your tax assessment"), with what must be proven for it and where to call.
+// your tax assessment"), with what must be proven for it, by which means,
+// and the channel through which the person then reaches an agent.
 // Purposes come from configuration only; they are never changed at run time.
 type Purpose struct {
 	ID     string            // stable identifier used by the widget: lower case, digits, '-'
@@ -18,30 +19,29 @@ type Purpose struct {
 	// conjunctions of attribute type ids, so alternatives are possible.
 	Disclose [][][]string
 
-	Channel      Channel   // the channel this purpose serves (phone for now)
+	Channel      Channel   // the channel this purpose serves
 	MinAssurance Assurance // the least assurance a means must give
 	Means        []Means   // the means of proof accepted; empty: Yivi only
 
-	PhoneNumber string        // the number to dial, E.164 ("+31201234567")
-	CodeLength  int           // digits in the DTMF code including the check digit
-	SessionTTL  time.Duration // how long a code is valid after the session starts
-	Retention   time.Duration // how long ended-session records (never attributes) are kept
+	// ChannelSettings are the purpose's settings for its channel, in the
+	// channel's own type (the phone: telephony.PhoneSettings); the channel
+	// checks them (ChannelService.CheckPurpose).
+	ChannelSettings ChannelSettings
+
+	SessionTTL time.Duration // how long the proof and the connection's secret are valid after the session starts
+	Retention  time.Duration // how long ended-session records (never attributes) are kept
 
 	AllowedOrigins []string // web origins allowed to start sessions (CORS)
 }
 
 // Defaults applied by configuration when a purpose leaves them out.
 const (
-	DefaultCodeLength = 10
 	DefaultSessionTTL = 15 * time.Minute
 	DefaultRetention  = 24 * time.Hour
-	MinCodeLength     = 6
-	MaxCodeLength     = 16
 )
 
 var (
 	purposeIDPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	phoneNumberPattern = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 	attributeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
 )
 
@@ -77,20 +77,14 @@ func (p *Purpose) Validate() []string {
 		}
 	}
 	if !p.Channel.Valid() {
-		add("channel", "must be phone, video or chat")
-	} else if p.Channel != ChannelPhone {
-		add("channel", "only phone is served in this version")
+		add("channel", "must name a channel, such as phone")
+	} else if p.ChannelSettings != nil {
+		for _, msg := range p.ChannelSettings.Problems() {
+			problems = append(problems, string(p.Channel)+"."+msg)
+		}
 	}
 	if !p.MinAssurance.Valid() {
 		add("min_assurance", "must be low, substantial or high")
-	} else if !MeansYivi.Assurance().AtLeast(p.MinAssurance) {
-		add("min_assurance", "no configured means reaches "+string(p.MinAssurance))
-	}
-	if p.Channel == ChannelPhone && !phoneNumberPattern.MatchString(p.PhoneNumber) {
-		add("phone_number", "must be an E.164 number such as +31201234567")
-	}
-	if p.CodeLength < MinCodeLength || p.CodeLength > MaxCodeLength {
-		add("code_length", "must be between 6 and 16")
 	}
 	if p.SessionTTL < time.Minute || p.SessionTTL > 24*time.Hour {
 		add("session_ttl", "must be between 1m and 24h")

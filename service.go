@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,10 @@ type ServiceConfig struct {
 	Bus   EventBus
 	// Means are the means of proof, one per Means; every purpose must
 	// accept one of them.
-	Means    []DisclosureService
+	Means []DisclosureService
+	// Channels are the channels, one per Channel; every purpose must name
+	// one of them.
+	Channels []ChannelService
 	Sealer   Sealer
 	Purposes []*Purpose
 	// SecretKey derives the keys for code hashes and caller hashes: it must
@@ -68,6 +72,7 @@ type Service struct {
 	store          Store
 	bus            EventBus
 	means          map[Means]DisclosureService
+	channels       map[Channel]ChannelService
 	sealer         Sealer
 	purposes       map[string]*Purpose
 	purposeOrder   []*Purpose
@@ -94,14 +99,15 @@ type Service struct {
 
 // NewService checks cfg and returns a Service.
 func NewService(cfg ServiceConfig) (*Service, error) {
-	if cfg.Store == nil || cfg.Bus == nil || len(cfg.Means) == 0 || cfg.Sealer == nil {
-		return nil, errors.New("service: store, bus, a means of proof and sealer are required")
+	if cfg.Store == nil || cfg.Bus == nil || len(cfg.Means) == 0 || len(cfg.Channels) == 0 || cfg.Sealer == nil {
+		return nil, errors.New("service: store, bus, a means of proof, a channel and sealer are required")
 	}
 	if len(cfg.SecretKey) < 32 {
 		return nil, errors.New("service: secret key must be at least 32 bytes")
 	}
 	s := &Service{
 		store: cfg.Store, bus: cfg.Bus, sealer: cfg.Sealer, means: map[Means]DisclosureService{},
+		channels:       map[Channel]ChannelService{},
 		purposes:       map[string]*Purpose{},
 		codeKey:        deriveKey(cfg.SecretKey, "code"),
 		callerKey:      deriveKey(cfg.SecretKey, "caller"),
@@ -153,9 +159,15 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		_, f := m.(DisclosureFollower)
 		anyFollower = anyFollower || f
 	}
+	for _, c := range cfg.Channels {
+		if _, dup := s.channels[c.Channel()]; dup {
+			return nil, fmt.Errorf("service: channel %q configured twice", c.Channel())
+		}
+		s.channels[c.Channel()] = c
+	}
 	for _, p := range s.purposeOrder {
-		if s.meansFor(p) == nil {
-			return nil, fmt.Errorf("service: no means of proof that purpose %q accepts is configured", p.ID)
+		if err := s.checkPurpose(p); err != nil {
+			return nil, err
 		}
 	}
 	if follows, ok := cfg.Store.(DisclosureFollows); ok && anyFollower {
@@ -164,14 +176,41 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	return s, nil
 }
 
+// checkPurpose checks that purpose p can be served: its channel and a
+// means it accepts are configured, and one of those reaches its least
+// assurance.
+func (s *Service) checkPurpose(p *Purpose) error {
+	ch, ok := s.channels[p.Channel]
+	if !ok {
+		return fmt.Errorf("service: purpose %q: no channel %q is configured", p.ID, p.Channel)
+	}
+	if problems := ch.CheckPurpose(p); len(problems) > 0 {
+		return fmt.Errorf("service: purpose %q: %s", p.ID, strings.Join(problems, "; "))
+	}
+	if s.meansFor(p) == nil {
+		return fmt.Errorf("service: no means of proof that purpose %q accepts is configured", p.ID)
+	}
+	for _, m := range s.acceptedMeans(p) {
+		if d, ok := s.means[m]; ok && d.MaxAssurance().AtLeast(p.MinAssurance) {
+			return nil
+		}
+	}
+	return fmt.Errorf("service: purpose %q: no configured means it accepts reaches min_assurance %s", p.ID, p.MinAssurance)
+}
+
+// acceptedMeans is the means purpose p accepts, in its order (Yivi when it
+// names none).
+func (s *Service) acceptedMeans(p *Purpose) []Means {
+	if len(p.Means) == 0 {
+		return []Means{MeansYivi}
+	}
+	return p.Means
+}
+
 // meansFor is the means a purpose's proofs start with: the first it
 // accepts that is configured (Yivi when it names none).
 func (s *Service) meansFor(p *Purpose) DisclosureService {
-	accepted := p.Means
-	if len(accepted) == 0 {
-		accepted = []Means{MeansYivi}
-	}
-	for _, m := range accepted {
+	for _, m := range s.acceptedMeans(p) {
 		if d, ok := s.means[m]; ok {
 			return d
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/keyring"
 	"github.com/veiligcontact/veilig/sqlite"
+	"github.com/veiligcontact/veilig/telephony"
 )
 
 // scriptedYivi stands in for the Yivi server where a test must deliver an
@@ -27,12 +28,14 @@ func (y *scriptedYivi) StartDisclosure(ctx context.Context, req veilig.Disclosur
 	defer y.mu.Unlock()
 	y.watchers = append(y.watchers, w)
 	y.requests = append(y.requests, req)
-	return &veilig.StartedDisclosure{Token: "requestor-token", SessionPtr: json.RawMessage(`{"u":"https://x/irma/session/abc","irmaqr":"disclosing"}`), FrontendRequest: json.RawMessage(`{}`)}, nil
+	return &veilig.StartedDisclosure{Token: "requestor-token", Client: json.RawMessage(`{"sessionPtr":{"u":"https://x/irma/session/abc","irmaqr":"disclosing"},"frontendRequest":{}}`)}, nil
 }
 
 func (y *scriptedYivi) CancelDisclosure(ctx context.Context, token string) error { return nil }
 
 func (y *scriptedYivi) Means() veilig.Means { return veilig.MeansYivi }
+
+func (y *scriptedYivi) MaxAssurance() veilig.Assurance { return veilig.AssuranceSubstantial }
 
 func (y *scriptedYivi) last() (veilig.DisclosureWatcher, veilig.DisclosureRequest) {
 	y.mu.Lock()
@@ -51,23 +54,9 @@ func newTestService(t *testing.T) (*veilig.Service, *sqlite.Store, *scriptedYivi
 // server; mutate may change its configuration.
 func newServiceWith(t *testing.T, y veilig.DisclosureService, mutate func(*veilig.ServiceConfig)) (*veilig.Service, *sqlite.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir()+"/test.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, _ := keyring.NewKey()
-	kr, _ := keyring.New("k", map[string][]byte{"k": key})
-	cfg := veilig.ServiceConfig{
-		Store: st, Bus: st, Means: []veilig.DisclosureService{y}, Sealer: kr, SecretKey: make([]byte, 32),
-		Purposes: []*veilig.Purpose{{
-			ID: "tax", Labels: map[string]string{"nl": "Belasting", "en": "Tax"},
-			Disclose: [][][]string{{{"s.i.c.bsn"}}, {{"s.i.c.a"}, {"s.i.c.b"}}},
-			Channel:  veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial,
-			PhoneNumber: "+31201234567", CodeLength: veilig.DefaultCodeLength, SessionTTL: 15 * time.Minute, Retention: time.Hour,
-		}},
-		MissLimits: veilig.MissLimits{PerCaller: 5, PerCallerWindow: 15 * time.Minute, Overall: 60, OverallWindow: time.Minute},
-	}
+	st := newStore(t)
+	cfg := baseConfig(t, st)
+	cfg.Means = []veilig.DisclosureService{y}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -76,6 +65,46 @@ func newServiceWith(t *testing.T, y veilig.DisclosureService, mutate func(*veili
 		t.Fatal(err)
 	}
 	return svc, st
+}
+
+func newStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir()+"/test.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// baseConfig is a service with one phone purpose proven by Yivi (a
+// scriptedYivi) on store st.
+func baseConfig(t *testing.T, st *sqlite.Store) veilig.ServiceConfig {
+	t.Helper()
+	key, _ := keyring.NewKey()
+	kr, _ := keyring.New("k", map[string][]byte{"k": key})
+	return veilig.ServiceConfig{
+		Store: st, Bus: st, Means: []veilig.DisclosureService{&scriptedYivi{}}, Channels: []veilig.ChannelService{telephony.Phone{}},
+		Sealer: kr, SecretKey: make([]byte, 32),
+		Purposes: []*veilig.Purpose{{
+			ID: "tax", Labels: map[string]string{"nl": "Belasting", "en": "Tax"},
+			Disclose: [][][]string{{{"s.i.c.bsn"}}, {{"s.i.c.a"}, {"s.i.c.b"}}},
+			Channel:  veilig.ChannelPhone, MinAssurance: veilig.AssuranceSubstantial,
+			ChannelSettings: &telephony.PhoneSettings{Number: "+31201234567", CodeLength: veilig.DefaultCodeLength},
+			SessionTTL:      15 * time.Minute, Retention: time.Hour,
+		}},
+		MissLimits: veilig.MissLimits{PerCaller: 5, PerCallerWindow: 15 * time.Minute, Overall: 60, OverallWindow: time.Minute},
+	}
+}
+
+// phoneCode is the code a phone session's next step gives the person.
+func phoneCode(t *testing.T, s *veilig.StartedSession) string {
+	t.Helper()
+	var d telephony.Dial
+	if err := json.Unmarshal(s.Next, &d); err != nil || d.Code == "" {
+		t.Fatalf("next step %s: %v", s.Next, err)
+	}
+	return d.Code
 }
 
 func attr(id string) veilig.Attribute {
@@ -118,7 +147,7 @@ func TestDisclosureJudgement(t *testing.T) {
 				t.Fatal(err)
 			}
 			w, req := y.last()
-			if req.ClientReturnURL != "tel:+31201234567,"+started.Code {
+			if req.ClientReturnURL != "tel:+31201234567,"+phoneCode(t, started) {
 				t.Fatalf("clientReturnUrl %q", req.ClientReturnURL)
 			}
 			w.Connected()
@@ -135,7 +164,7 @@ func TestDisclosureJudgement(t *testing.T) {
 					t.Fatalf("refused disclosure stored data or gave no reason: %+v", s)
 				}
 				// Its code must not match a call.
-				m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: started.Code, CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
+				m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000000", Provider: "test", CallID: "c1"})
 				if err != nil || m.Matched {
 					t.Fatalf("code of a refused disclosure matched: %+v %v", m, err)
 				}

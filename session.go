@@ -69,6 +69,9 @@ type Session struct {
 	PurposeID string
 	Channel   Channel
 	Means     Means
+	// Assurance is the level the proof gave, as its means reported it;
+	// "" until disclosed.
+	Assurance Assurance
 	State     SessionState
 	Reason    string // why it failed, cancelled or ended; never personal
 
@@ -86,9 +89,11 @@ type Session struct {
 	AnsweredAt  time.Time
 	EndedAt     time.Time // zero while live
 
-	// Call, set when matched.
-	Provider string // telephony platform ("connect", "twilio", "asterisk", "api")
-	CallID   string // the platform's id of the call
+	// The connection, set when matched: what carries it (for the phone:
+	// the telephony platform, "connect", "twilio", "asterisk", "api") and
+	// that platform's id of it (the call's).
+	Platform     string
+	ConnectionID string
 
 	TakenBy string // agent id that opened the contact, "" until then
 }

@@ -30,7 +30,7 @@ type Sealer interface {
 type StoredSession struct {
 	Session
 	SealedDisclosure Sealed // JSON of Disclosure, aad = session id
-	SealedCaller     Sealed // caller number, aad = "caller\x00" provider "\x00" call id
+	SealedAddress    Sealed // caller number, aad = "caller\x00" provider "\x00" call id
 }
 
 // Transition changes one session atomically: it checks the session is in one
@@ -44,12 +44,13 @@ type Transition struct {
 	Reason    string         // stored as the session's reason and in the event
 	At        time.Time
 
-	ProofRef         *string // set the means' reference to the proof
-	SealedDisclosure *Sealed // set the disclosure (DisclosedAt = At)
-	Call             *Call   // set when matched (MatchedAt = At)
-	TakenBy          *string // set the agent that took the contact; ECONFLICT (and nothing changed) if another agent already took it
-	ClearCode        bool    // the code can never match again
-	DestroyPersonal  bool    // attributes, caller number and proof reference are erased
+	ProofRef         *string     // set the means' reference to the proof
+	SealedDisclosure *Sealed     // set the disclosure (DisclosedAt = At)
+	Assurance        Assurance   // with SealedDisclosure: the level the proof gave
+	Connection       *Connection // set when matched (MatchedAt = At)
+	TakenBy          *string     // set the agent that took the contact; ECONFLICT (and nothing changed) if another agent already took it
+	ClearCode        bool        // the code can never match again
+	DestroyPersonal  bool        // attributes, caller number and proof reference are erased
 	RetainUntil      time.Time
 	Audit            *AuditEntry // written in the same transaction, if set
 }
@@ -79,10 +80,10 @@ func (t Transition) Apply(cur *StoredSession, at time.Time) *StoredSession {
 		n.ProofRef = *t.ProofRef
 	}
 	if t.SealedDisclosure != nil {
-		n.SealedDisclosure, n.DisclosedAt = *t.SealedDisclosure, at
+		n.SealedDisclosure, n.DisclosedAt, n.Assurance = *t.SealedDisclosure, at, t.Assurance
 	}
-	if t.Call != nil {
-		n.Provider, n.CallID, n.SealedCaller, n.MatchedAt = t.Call.Provider, t.Call.CallID, t.Call.SealedCaller, at
+	if t.Connection != nil {
+		n.Platform, n.ConnectionID, n.SealedAddress, n.MatchedAt = t.Connection.Platform, t.Connection.ID, t.Connection.SealedAddress, at
 	}
 	if t.TakenBy != nil {
 		n.TakenBy = *t.TakenBy
@@ -96,16 +97,16 @@ func (t Transition) Apply(cur *StoredSession, at time.Time) *StoredSession {
 		}
 	}
 	if t.DestroyPersonal {
-		n.SealedDisclosure, n.SealedCaller, n.ProofRef = Sealed{}, Sealed{}, ""
+		n.SealedDisclosure, n.SealedAddress, n.ProofRef = Sealed{}, Sealed{}, ""
 	}
 	return &n
 }
 
-// Call is what a matched call adds to a session.
-type Call struct {
-	Provider     string
-	CallID       string
-	SealedCaller Sealed
+// Connection is what a matched call adds to a session.
+type Connection struct {
+	Platform      string
+	ID            string
+	SealedAddress Sealed
 }
 
 // Attempt is a caller asking for a code to be looked up (see
@@ -180,8 +181,8 @@ type SessionStore interface {
 	Session(ctx context.Context, id string) (*StoredSession, error)
 	// SessionByStatusToken returns a session by the hash of its status token; ENOTFOUND.
 	SessionByStatusToken(ctx context.Context, tokenHash []byte) (*StoredSession, error)
-	// SessionByCall returns the session a platform's call was matched to; ENOTFOUND.
-	SessionByCall(ctx context.Context, provider, callID string) (*StoredSession, error)
+	// SessionByConnection returns the session a platform's call was matched to; ENOTFOUND.
+	SessionByConnection(ctx context.Context, provider, callID string) (*StoredSession, error)
 	// Sessions lists sessions, oldest MatchedAt (then CreatedAt) first;
 	// sessions never matched come after the matched ones. Limit <= 0 means
 	// no limit.
@@ -196,7 +197,7 @@ type SessionStore interface {
 	// LookUpCode recorded for the attempt; 0 for none). ENOMATCH when there is
 	// none (unknown, used and expired codes are indistinguishable), and
 	// the miss stays.
-	MatchCode(ctx context.Context, codeHash []byte, call Call, at time.Time, forgive int64) (*StoredSession, Event, error)
+	MatchCode(ctx context.Context, codeHash []byte, call Connection, at time.Time, forgive int64) (*StoredSession, Event, error)
 	// LookUpCode is a caller's attempt with a code, in one transaction and
 	// atomic across replicas: it counts the caller's misses at or after
 	// a.Since; with a.Max or more (a.Max 0: no limit) it stops there
@@ -206,7 +207,7 @@ type SessionStore interface {
 	// together pass a.Max. Misses are the caller's before this attempt,
 	// oldest first. ECONFLICT (and nothing recorded) when the call id is
 	// taken by another session.
-	LookUpCode(ctx context.Context, a Attempt, codeHash []byte, call Call) (CodeLookup, error)
+	LookUpCode(ctx context.Context, a Attempt, codeHash []byte, call Connection) (CodeLookup, error)
 	// SessionByCode returns the unexpired session in created, disclosing
 	// or disclosed that holds codeHash; ENOTFOUND. A call whose code
 	// matched nothing uses it to learn whether the code belongs to a

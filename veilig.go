@@ -8,32 +8,13 @@ package veilig
 
 import "time"
 
-// Channel is the way the person reaches the organisation after proving who
-// they are. Only the phone channel is served now; video and chat are the
-// names kept for the channels to come.
-type Channel string
-
-const (
-	ChannelPhone Channel = "phone" // a call over the phone network, matched by a DTMF code
-	ChannelVideo Channel = "video" // a browser call (WebRTC or a Jitsi meeting)
-	ChannelChat  Channel = "chat"  // a verified chat
-)
-
-// Valid reports whether c is a known channel.
-func (c Channel) Valid() bool {
-	switch c {
-	case ChannelPhone, ChannelVideo, ChannelChat:
-		return true
-	}
-	return false
-}
-
-// Means is how the person proved their attributes.
+// Means is how the person proved their attributes: the name a means of
+// proof is registered under (DisclosureService.Means). What a means does is
+// behind that port; the name is all the domain knows of it.
 type Means string
 
-const (
-	MeansYivi Means = "yivi" // a Yivi (IRMA) disclosure; assurance substantial
-)
+// MeansYivi is the name package yivi registers its means under.
+const MeansYivi Means = "yivi"
 
 // Assurance is a level of assurance in the sense of eIDAS. Levels are ordered:
 // a purpose states the least level it accepts.
@@ -70,15 +51,6 @@ func (m Means) Name() string {
 		return "Yivi"
 	}
 	return string(m)
-}
-
-// Assurance returns the level of assurance a means gives.
-func (m Means) Assurance() Assurance {
-	switch m {
-	case MeansYivi:
-		return AssuranceSubstantial
-	}
-	return ""
 }
 
 // Clock returns the current time; tests replace it to move time forward.

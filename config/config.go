@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/telephony"
 )
 
 // Config is the whole configuration. Durations are Go durations ("15m").
@@ -190,11 +192,35 @@ type Purpose struct {
 	Disclose       [][][]string      `yaml:"disclose"`
 	Channel        string            `yaml:"channel"`
 	MinAssurance   string            `yaml:"min_assurance"`
-	PhoneNumber    string            `yaml:"phone_number"`
-	CodeLength     int               `yaml:"code_length"`
+	Means          []string          `yaml:"means"`
+	Phone          *Phone            `yaml:"phone"`
 	SessionTTL     time.Duration     `yaml:"session_ttl"`
 	Retention      time.Duration     `yaml:"retention"`
 	AllowedOrigins []string          `yaml:"allowed_origins"`
+
+	// The phone settings' names of the first release, still read: a
+	// purpose gives these or phone:, not both (Legacy).
+	PhoneNumber string `yaml:"phone_number"`
+	CodeLength  int    `yaml:"code_length"`
+}
+
+// Phone is a purpose's phone section; see telephony.PhoneSettings.
+type Phone struct {
+	Number     string `yaml:"number"`
+	CodeLength int    `yaml:"code_length"`
+}
+
+// Legacy names the first release's keys the purpose uses, each with the
+// key that replaces it, for the notice at start-up.
+func (p Purpose) Legacy() map[string]string {
+	old := map[string]string{}
+	if p.PhoneNumber != "" {
+		old["phone_number"] = "phone.number"
+	}
+	if p.CodeLength != 0 {
+		old["code_length"] = "phone.code_length"
+	}
+	return old
 }
 
 // Default returns the configuration used with no file: everything on this
@@ -368,17 +394,25 @@ func (p Purpose) Domain() *veilig.Purpose {
 	vp := &veilig.Purpose{
 		ID: p.ID, Labels: p.Labels, Disclose: p.Disclose,
 		Channel: veilig.Channel(p.Channel), MinAssurance: veilig.Assurance(p.MinAssurance),
-		PhoneNumber: p.PhoneNumber, CodeLength: p.CodeLength, SessionTTL: p.SessionTTL,
-		Retention: p.Retention, AllowedOrigins: p.AllowedOrigins,
+		SessionTTL: p.SessionTTL, Retention: p.Retention, AllowedOrigins: p.AllowedOrigins,
+	}
+	for _, m := range p.Means {
+		vp.Means = append(vp.Means, veilig.Means(m))
 	}
 	if vp.Channel == "" {
 		vp.Channel = veilig.ChannelPhone
 	}
+	if vp.Channel == veilig.ChannelPhone {
+		ps := &telephony.PhoneSettings{Number: p.PhoneNumber, CodeLength: p.CodeLength}
+		if p.Phone != nil {
+			ps.Number = cmp.Or(p.Phone.Number, ps.Number)
+			ps.CodeLength = cmp.Or(p.Phone.CodeLength, ps.CodeLength)
+		}
+		ps.CodeLength = cmp.Or(ps.CodeLength, veilig.DefaultCodeLength)
+		vp.ChannelSettings = ps
+	}
 	if vp.MinAssurance == "" {
 		vp.MinAssurance = veilig.AssuranceSubstantial
-	}
-	if vp.CodeLength == 0 {
-		vp.CodeLength = veilig.DefaultCodeLength
 	}
 	if vp.SessionTTL == 0 {
 		vp.SessionTTL = veilig.DefaultSessionTTL

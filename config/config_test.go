@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veiligcontact/veilig/telephony"
 )
 
 func write(t *testing.T, body string) string {
@@ -114,8 +117,50 @@ func TestPostgresNeedsSharedSecrets(t *testing.T) {
 
 func TestPurposeDefaults(t *testing.T) {
 	p := Purpose{ID: "x", Labels: map[string]string{"nl": "a", "en": "b"}, Disclose: [][][]string{{{"a.b.c.d"}}}, PhoneNumber: "+31201234567"}.Domain()
-	if p.CodeLength != 10 || p.SessionTTL != 15*time.Minute || p.Channel != "phone" || p.MinAssurance != "substantial" || len(p.Validate()) != 0 {
+	if telephony.SettingsOf(p).CodeLength != 10 || p.SessionTTL != 15*time.Minute || p.Channel != "phone" || p.MinAssurance != "substantial" || len(p.Validate()) != 0 {
 		t.Fatalf("defaults: %+v %v", p, p.Validate())
+	}
+}
+
+// TestPhoneSection: a purpose's phone settings go in its phone: section;
+// the first release's keys still work alone, and giving both is refused
+// with the old key named.
+func TestPhoneSection(t *testing.T) {
+	base := "demo: true\npurposes:\n  - id: p\n    labels: {nl: a, en: b}\n    disclose: [[[a.b.c.d]]]\n"
+	load := func(t *testing.T, body string) (*Config, error) {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(base+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return Load(path, nil)
+	}
+	for name, body := range map[string]string{
+		"section": "    phone: {number: '+31201234567', code_length: 12}\n    means: [yivi]\n",
+		"legacy":  "    phone_number: '+31201234567'\n    code_length: 12\n",
+		"mixed":   "    phone: {number: '+31201234567'}\n    code_length: 12\n",
+	} {
+		c, err := load(t, body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := c.Purposes[0].Domain()
+		if s := telephony.SettingsOf(p); s == nil || *s != (telephony.PhoneSettings{Number: "+31201234567", CodeLength: 12}) {
+			t.Errorf("%s: phone settings %+v", name, s)
+		}
+	}
+	for body, want := range map[string]string{
+		"    phone: {number: '+31201234567'}\n    phone_number: '+31201234568'\n":     "purposes.p.phone_number: is the first release's name of phone.number",
+		"    phone: {number: '+31201234567', code_length: 12}\n    code_length: 11\n": "purposes.p.code_length: is the first release's name of phone.code_length",
+		"    phone: {number: '020'}\n":                                                "purposes.p.phone.number: must be an E.164 number",
+		"    phone_number: '020'\n":                                                   "purposes.p.phone_number: must be an E.164 number",
+		"    phone: {number: '+31201234567', code_length: 5}\n":                       "purposes.p.phone.code_length: must be between 6 and 16",
+		"    phone: {number: '+31201234567', digits: 5}\n":                            "digits",
+		"    phone: {number: '+31201234567'}\n    means: [eudi]\n":                    `purposes.p.means: "eudi" is not a means of proof served in this version`,
+		"    channel: chat\n":                                                         "purposes.p.channel: must be phone, the only channel served in this version",
+	} {
+		if _, err := load(t, body); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
 	}
 }
 
@@ -150,5 +195,36 @@ agents:
 	}
 	if !slices.Equal(pl, want) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(pl, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDocumentedExample loads the production example of
+// docs/configuration.md, its placeholders filled in, so the reference
+// cannot show a file that veilig refuses.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## A production example\n\n```yaml\n")
+	example, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatal("docs/configuration.md has no production example")
+	}
+	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	filled := strings.NewReplacer(
+		"<base64, >= 32 bytes>", key, "<base64, 32 bytes>", key,
+		"<the account's auth token>", strings.Repeat("0a", 16), "<secret>", "client-secret", "<requestor token>", "token",
+	).Replace(example)
+	if strings.Contains(filled, "<") {
+		t.Fatalf("a placeholder this test does not fill: %s", filled)
+	}
+	c, err := Load(write(t, filled), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Purposes[0].Domain()
+	if s := telephony.SettingsOf(p); s == nil || s.Number != "+31201234567" || len(c.Purposes[0].Legacy()) != 0 || len(p.Means) != 1 {
+		t.Fatalf("the example's purpose: %+v %+v", p, s)
 	}
 }

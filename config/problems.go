@@ -230,8 +230,38 @@ func (c *Config) purposeProblems(k *checker) {
 			k.add(key+".id", "is used twice")
 		}
 		seen[vp.ID] = true
+		legacy := c.Purposes[i].Legacy()
 		for _, msg := range vp.Validate() {
+			// A problem with a value given under its first release's name
+			// names that key, the one the operator has to change.
+			for old, now := range legacy {
+				if rest, ok := strings.CutPrefix(msg, now+":"); ok {
+					msg = old + ":" + rest
+				}
+			}
 			k.p = append(k.p, key+"."+msg)
+		}
+		c.Purposes[i].channelProblems(k, key)
+	}
+}
+
+// channelProblems checks a purpose's channel, its settings and its means:
+// what the purpose itself cannot know is served in this version.
+func (p *Purpose) channelProblems(k *checker, key string) {
+	switch p.Channel {
+	case "", string(veilig.ChannelPhone):
+		if p.Phone != nil && p.PhoneNumber != "" && p.Phone.Number != "" {
+			k.add(key+".phone_number", "is the first release's name of phone.number: give only phone.number")
+		}
+		if p.Phone != nil && p.CodeLength != 0 && p.Phone.CodeLength != 0 {
+			k.add(key+".code_length", "is the first release's name of phone.code_length: give only phone.code_length")
+		}
+	default:
+		k.add(key+".channel", "must be phone, the only channel served in this version")
+	}
+	for _, m := range p.Means {
+		if m != string(veilig.MeansYivi) {
+			k.add(key+".means", "%q is not a means of proof served in this version (yivi)", m)
 		}
 	}
 }

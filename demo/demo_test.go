@@ -363,7 +363,7 @@ func TestWallet(t *testing.T) {
 	}
 	// Handed over as the QR code holds it.
 	var ptr SessionPointer
-	json.Unmarshal(started.SessionPtr, &ptr)
+	json.Unmarshal(yivi.SessionPtr(started), &ptr)
 	qr := jsonBody(map[string]any{"u": ptr.U, "irmaqr": ptr.Irmaqr, "continueOnSecondDevice": true})
 	link := "https://open.yivi.app/-/session#" + url.QueryEscape(qr)
 
@@ -392,7 +392,7 @@ func TestWallet(t *testing.T) {
 	}
 
 	// The same session again: it is over.
-	if st, _, e := f.do(t, "POST", "/demo/api/wallet/disclose", jsonBody(map[string]string{"session": string(started.SessionPtr)}), nil); st != 409 || e["error"] == nil {
+	if st, _, e := f.do(t, "POST", "/demo/api/wallet/disclose", jsonBody(map[string]string{"session": string(yivi.SessionPtr(started))}), nil); st != 409 || e["error"] == nil {
 		t.Fatalf("used session: %d %v", st, e)
 	}
 	// Only sessions of this server, and only disclosures.

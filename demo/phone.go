@@ -118,7 +118,7 @@ func (d *Demo) phoneHangup(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	if err := d.cfg.Telephony.ReportCallState(ctx, Provider, id, veilig.CallEnded); err != nil {
+	if err := d.cfg.Telephony.ReportConnectionState(ctx, Provider, id, veilig.ConnectionEnded); err != nil {
 		d.telephonyError(w, err)
 		return
 	}

@@ -89,7 +89,7 @@ func TestPhone(t *testing.T) {
 	last := f.carrier.states[len(f.carrier.states)-1]
 	bad := f.carrier.bad
 	f.carrier.mu.Unlock()
-	if last.CallID != callID || last.State != veilig.CallEnded || last.Provider != Provider {
+	if last.CallID != callID || last.State != veilig.ConnectionEnded || last.Provider != Provider {
 		t.Fatalf("call state %+v", last)
 	}
 	if st, _, _ := f.do(t, "POST", "/demo/api/phone/calls/not-a-demo-call/hangup", "", nil); st != 404 {

@@ -180,19 +180,20 @@ func (s *server) agentContacts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contacts": list})
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": contactViews(list)})
 }
 
-// agentContactByCall finds the contact of the call the agent's softphone
-// shows (an Amazon Connect ContactId, a Twilio CallSid); no attributes
-// until the agent opens it.
-func (s *server) agentContactByCall(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Service.ContactByCall(r.Context(), agentFrom(r).agent, r.PathValue("provider"), r.PathValue("callId"))
+// agentContactByConnection finds the contact of the connection the
+// agent's tool shows (the softphone's call: an Amazon Connect ContactId, a
+// Twilio CallSid); no attributes until the agent opens it. by-call/ is
+// the first release's path of the same.
+func (s *server) agentContactByConnection(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Service.ContactByConnection(r.Context(), agentFrom(r).agent, r.PathValue("platform"), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, newContactView(c))
 }
 
 func (s *server) agentOpen(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -16,23 +17,24 @@ type startSessionRequest struct {
 
 // startSessionResponse says how the person proves who they are (means:
 // its type and the object the means' client needs) and how they reach an
-// agent afterwards (channel, and next: the channel's step). sessionPtr,
-// frontendRequest and dial are the same Yivi and phone details at the top
-// level, as yivi-client maps them by default and as embedders of the first
-// release read them. The requestor token is never sent. statusToken opens
-// the status stream and cancels.
+// agent afterwards (channel, and next: the channel's step, under the
+// channel's name). sessionPtr, frontendRequest and dial are the same Yivi
+// and phone details at the top level, as yivi-client maps them by default
+// and as embedders of the first release read them; they are there only for
+// Yivi proofs and phone sessions. The requestor token is never sent.
+// statusToken opens the status stream and cancels.
 type startSessionResponse struct {
 	SessionID   string         `json:"sessionId"`
 	StatusToken string         `json:"statusToken"`
 	Purpose     purposeView    `json:"purpose"`
 	Channel     veilig.Channel `json:"channel"`
 	Means       meansView      `json:"means"`
-	Next        nextView       `json:"next"`
+	Next        map[string]any `json:"next"`
 	ExpiresAt   time.Time      `json:"expiresAt"`
 
-	SessionPtr      json.RawMessage `json:"sessionPtr"`
-	FrontendRequest json.RawMessage `json:"frontendRequest"`
-	Dial            dialView        `json:"dial"`
+	SessionPtr      json.RawMessage `json:"sessionPtr,omitempty"`
+	FrontendRequest json.RawMessage `json:"frontendRequest,omitempty"`
+	Dial            json.RawMessage `json:"dial,omitempty"`
 }
 
 // meansView is the means of proof and what its client needs, in its terms.
@@ -41,24 +43,9 @@ type meansView struct {
 	Client json.RawMessage `json:"client"`
 }
 
-// nextView is the citizen's step after the proof, by channel: one field per
-// channel, only the session's set.
-type nextView struct {
-	Type  veilig.Channel `json:"type"`
-	Phone *dialView      `json:"phone,omitempty"`
-}
-
 type purposeView struct {
 	ID     string            `json:"id"`
 	Labels map[string]string `json:"labels"`
-}
-
-// dialView is what the widget shows after the disclosure, for phones that
-// cannot open tel: links: the number, the code, and the URI.
-type dialView struct {
-	Number string `json:"number"`
-	Code   string `json:"code"`
-	URI    string `json:"uri"`
 }
 
 type sessionView struct {
@@ -111,24 +98,28 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := s.Service.Purpose(req.Purpose)
-	// yivi-frontend treats anything but 200 as an error, so 200 it is.
-	dial := dialView{Number: started.PhoneNumber, Code: started.Code, URI: veilig.DialURI(started.PhoneNumber, started.Code)}
-	next := nextView{Type: started.Channel}
-	if started.Channel == veilig.ChannelPhone {
-		next.Phone = &dial
+	resp := startSessionResponse{
+		SessionID:   started.SessionID,
+		StatusToken: started.StatusToken,
+		Purpose:     purposeView{ID: p.ID, Labels: p.Labels},
+		Channel:     started.Channel,
+		Means:       meansView{Type: started.Means, Client: started.MeansClient},
+		Next:        map[string]any{"type": started.Channel, string(started.Channel): started.Next},
+		ExpiresAt:   started.ExpiresAt,
 	}
-	writeJSON(w, http.StatusOK, startSessionResponse{
-		SessionID:       started.SessionID,
-		StatusToken:     started.StatusToken,
-		Purpose:         purposeView{ID: p.ID, Labels: p.Labels},
-		Channel:         started.Channel,
-		Means:           meansView{Type: started.Means, Client: started.MeansClient},
-		Next:            next,
-		ExpiresAt:       started.ExpiresAt,
-		SessionPtr:      started.SessionPtr,
-		FrontendRequest: started.FrontendRequest,
-		Dial:            dial,
-	})
+	if started.Means == veilig.MeansYivi {
+		var client struct{ SessionPtr, FrontendRequest json.RawMessage }
+		if err := json.Unmarshal(started.MeansClient, &client); err != nil {
+			writeError(w, r, s.log, fmt.Errorf("start session: read the Yivi client object: %w", err))
+			return
+		}
+		resp.SessionPtr, resp.FrontendRequest = client.SessionPtr, client.FrontendRequest
+	}
+	if started.Channel == veilig.ChannelPhone {
+		resp.Dial = started.Next
+	}
+	// yivi-frontend treats anything but 200 as an error, so 200 it is.
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // statusToken reads the bearer status token from the Authorization header

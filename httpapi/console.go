@@ -19,14 +19,40 @@ type attributeView struct {
 	Link string `json:"link,omitempty"`
 }
 
-// contactView is an opened contact as the console shows it.
+// contactView is a contact as the agent API answers it: with the
+// attributes' links once opened, and for phone contacts the first
+// release's provider and callerNumber (the same as connection.platform
+// and connection.address, "anonymous" when withheld), which softphone
+// integrations written for it read.
 type contactView struct {
 	*veilig.Contact
-	Attributes []attributeView `json:"attributes"`
+	Attributes   []attributeView `json:"attributes,omitempty"`
+	Provider     string          `json:"provider,omitempty"`
+	CallerNumber string          `json:"callerNumber,omitempty"`
+}
+
+func newContactView(c *veilig.Contact) contactView {
+	v := contactView{Contact: c}
+	if c.Channel == veilig.ChannelPhone {
+		v.Provider, v.CallerNumber = c.Connection.Platform, c.Connection.Address
+		if v.CallerNumber == "" {
+			v.CallerNumber = veilig.AnonymousCaller
+		}
+	}
+	return v
+}
+
+func contactViews(list []*veilig.Contact) []contactView {
+	out := make([]contactView, len(list))
+	for i, c := range list {
+		out[i] = newContactView(c)
+	}
+	return out
 }
 
 func (s *server) openedContact(c *veilig.Contact) contactView {
-	v := contactView{Contact: c, Attributes: make([]attributeView, len(c.Attributes))}
+	v := newContactView(c)
+	v.Attributes = make([]attributeView, len(c.Attributes))
 	for i, a := range c.Attributes {
 		v.Attributes[i] = attributeView{Attribute: a, Link: s.AttributeLinks.Link(a.ID, a.Value)}
 	}

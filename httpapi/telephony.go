@@ -61,7 +61,7 @@ func (s *server) reportCallState(w http.ResponseWriter, r *http.Request, body []
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.Service.ReportCallState(r.Context(), rep.Provider, rep.CallID, rep.State); err != nil {
+	if err := s.Service.ReportConnectionState(r.Context(), rep.Provider, rep.CallID, rep.State); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

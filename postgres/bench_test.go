@@ -41,7 +41,7 @@ func BenchmarkMatchCode(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, _, err := st.MatchCode(b.Context(), codes[i], veilig.Call{Provider: "api", CallID: rand.Text()}, now, 0); err != nil {
+		if _, _, err := st.MatchCode(b.Context(), codes[i], veilig.Connection{Platform: "api", ID: rand.Text()}, now, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -64,7 +64,7 @@ func BenchmarkHonestCall(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				caller := randomBytes(32)
-				call := veilig.Call{Provider: "api", CallID: rand.Text()}
+				call := veilig.Connection{Platform: "api", ID: rand.Text()}
 				if mode == "counted" {
 					if _, err := st.CountMisses(b.Context(), caller, now.Add(-15*time.Minute)); err != nil {
 						b.Fatal(err)

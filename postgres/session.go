@@ -12,7 +12,7 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-const sessionColumns = `id, purpose_id, channel, means, state, reason, yivi_token,
+const sessionColumns = `id, purpose_id, channel, means, assurance, state, reason, yivi_token,
 	disclosure_key_id, disclosure, caller_key_id, caller, provider, call_id, taken_by,
 	created_at, expires_at, disclosed_at, matched_at, answered_at, ended_at`
 
@@ -24,16 +24,16 @@ const expiredReason = "not completed in time"
 // follow them.
 func scanSession(row pgx.Row, extra ...any) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
-	var channel, means, state string
+	var channel, means, assurance, state string
 	var disclosed, matched, answered, ended *time.Time
-	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &channel, &means, &state, &s.Reason, &s.ProofRef,
-		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedCaller.KeyID, &s.SealedCaller.Data,
-		&s.Provider, &s.CallID, &s.TakenBy,
+	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &channel, &means, &assurance, &state, &s.Reason, &s.ProofRef,
+		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedAddress.KeyID, &s.SealedAddress.Data,
+		&s.Platform, &s.ConnectionID, &s.TakenBy,
 		&s.CreatedAt, &s.ExpiresAt, &disclosed, &matched, &answered, &ended}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
-	s.Channel, s.Means, s.State = veilig.Channel(channel), veilig.Means(means), veilig.SessionState(state)
+	s.Channel, s.Means, s.Assurance, s.State = veilig.Channel(channel), veilig.Means(means), veilig.Assurance(assurance), veilig.SessionState(state)
 	s.CreatedAt, s.ExpiresAt = fromDB(s.CreatedAt), fromDB(s.ExpiresAt)
 	s.DisclosedAt, s.MatchedAt = fromNull(disclosed), fromNull(matched)
 	s.AnsweredAt, s.EndedAt = fromNull(answered), fromNull(ended)
@@ -83,8 +83,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 			provider, call_id, taken_by, created_at, expires_at, retain_until
 		) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, purpose_id)`,
 		p.add(sess.ID), p.add(sess.PurposeID), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
-		p.add(sess.Reason), p.add(sess.ProofRef), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Provider),
-		p.add(sess.CallID), p.add(sess.TakenBy), p.add(sess.CreatedAt), p.add(sess.ExpiresAt), p.add(retainUntil))
+		p.add(sess.Reason), p.add(sess.ProofRef), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Platform),
+		p.add(sess.ConnectionID), p.add(sess.TakenBy), p.add(sess.CreatedAt), p.add(sess.ExpiresAt), p.add(retainUntil))
 	events, err := eventCTEs(&p, "ins", ev)
 	if err != nil {
 		return veilig.Event{}, wrap("create session", err)
@@ -114,8 +114,8 @@ func (s *Store) SessionByStatusToken(ctx context.Context, tokenHash []byte) (*ve
 	return sess, nil
 }
 
-// SessionByCall returns the session a platform's call was matched to.
-func (s *Store) SessionByCall(ctx context.Context, provider, callID string) (*veilig.StoredSession, error) {
+// SessionByConnection returns the session a platform's call was matched to.
+func (s *Store) SessionByConnection(ctx context.Context, provider, callID string) (*veilig.StoredSession, error) {
 	// call_id <> '' lets the planner use the partial unique index.
 	sess, err := scanSession(s.pool.QueryRow(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE provider = $1 AND call_id = $2 AND call_id <> ''`, provider, callID))
@@ -191,7 +191,7 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 	var p params
 	var b strings.Builder
 	fmt.Fprintf(&b, `WITH upd AS (UPDATE sessions SET
-			state = %s, reason = %s, yivi_token = %s,
+			state = %s, assurance = %s, reason = %s, yivi_token = %s,
 			code_hash = CASE WHEN %s THEN NULL ELSE code_hash END,
 			disclosure_key_id = %s, disclosure = %s, caller_key_id = %s, caller = %s,
 			provider = %s, call_id = %s, taken_by = %s,
@@ -199,9 +199,9 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 			retain_until = COALESCE(%s, retain_until)
 			WHERE id = %s AND version = %s
 			RETURNING `+sessionColumns+`)`,
-		p.add(string(n.State)), p.add(n.Reason), p.add(n.ProofRef), p.add(t.ClearCode),
-		p.add(n.SealedDisclosure.KeyID), p.add(sealedData(n.SealedDisclosure)), p.add(n.SealedCaller.KeyID), p.add(sealedData(n.SealedCaller)),
-		p.add(n.Provider), p.add(n.CallID), p.add(n.TakenBy),
+		p.add(string(n.State)), p.add(string(n.Assurance)), p.add(n.Reason), p.add(n.ProofRef), p.add(t.ClearCode),
+		p.add(n.SealedDisclosure.KeyID), p.add(sealedData(n.SealedDisclosure)), p.add(n.SealedAddress.KeyID), p.add(sealedData(n.SealedAddress)),
+		p.add(n.Platform), p.add(n.ConnectionID), p.add(n.TakenBy),
 		p.add(nullTime(n.DisclosedAt)), p.add(nullTime(n.MatchedAt)), p.add(nullTime(n.AnsweredAt)), p.add(nullTime(n.EndedAt)),
 		p.add(nullTime(t.RetainUntil)), p.add(t.SessionID), p.add(version))
 	audit := "NULL::bigint"
@@ -271,7 +271,7 @@ func sessionColumnsOf(table string) string {
 // codeHash. It is one statement: of concurrent calls with the same code,
 // one updates the row and the others, once its lock is released, re-check
 // the row, find the code gone and match nothing.
-func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time, forgive int64) (*veilig.StoredSession, veilig.Event, error) {
+func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Connection, at time.Time, forgive int64) (*veilig.StoredSession, veilig.Event, error) {
 	if len(codeHash) == 0 {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	}
@@ -297,7 +297,7 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 // earlier in the same transaction (the transaction-local setting
 // veilig.attempt; empty when the caller was refused, and then nothing
 // matches); otherwise it is forgive.
-func matchSQL(codeHash []byte, call veilig.Call, at time.Time, forgive int64, reserved bool) (string, []any, error) {
+func matchSQL(codeHash []byte, call veilig.Connection, at time.Time, forgive int64, reserved bool) (string, []any, error) {
 	var p params
 	allowed, attempt := ` AND current_setting('veilig.attempt', true) <> ''`, `NULLIF(current_setting('veilig.attempt', true), '')::bigint`
 	if !reserved {
@@ -308,8 +308,8 @@ func matchSQL(codeHash []byte, call veilig.Call, at time.Time, forgive int64, re
 			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s
 			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s`+allowed+`
 			RETURNING `+sessionColumns+`)`,
-		p.add(string(veilig.StateMatched)), p.add(call.Provider), p.add(call.CallID), p.add(call.SealedCaller.KeyID),
-		p.add(sealedData(call.SealedCaller)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)))
+		p.add(string(veilig.StateMatched)), p.add(call.Platform), p.add(call.ID), p.add(call.SealedAddress.KeyID),
+		p.add(sealedData(call.SealedAddress)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)))
 	events, err := eventCTEs(&p, "upd", veilig.Event{Type: string(veilig.StateMatched), At: at})
 	if err != nil {
 		return "", nil, err

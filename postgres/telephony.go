@@ -58,7 +58,7 @@ const missLockClass int32 = 0x7663_6d73 // "vcms"
 // setting; the third is the match, which requires that setting and
 // deletes the miss when the code matched. Counting in the statement that
 // takes the lock would count from a snapshot older than the lock.
-func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byte, call veilig.Call) (veilig.CodeLookup, error) {
+func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byte, call veilig.Connection) (veilig.CodeLookup, error) {
 	var objID int32
 	if len(a.CallerKey) >= 4 {
 		objID = int32(binary.BigEndian.Uint32(a.CallerKey))

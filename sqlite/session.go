@@ -12,7 +12,7 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-const sessionColumns = `id, purpose_id, channel, means, state, reason, yivi_token,
+const sessionColumns = `id, purpose_id, channel, means, assurance, state, reason, yivi_token,
 	disclosure_key_id, disclosure, caller_key_id, caller, provider, call_id, taken_by,
 	created_at, expires_at, disclosed_at, matched_at, answered_at, ended_at`
 
@@ -26,9 +26,9 @@ func scanSession(row scanner) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
 	var created, expires int64
 	var disclosed, matched, answered, ended sql.NullInt64
-	err := row.Scan(&s.ID, &s.PurposeID, &s.Channel, &s.Means, &s.State, &s.Reason, &s.ProofRef,
-		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedCaller.KeyID, &s.SealedCaller.Data,
-		&s.Provider, &s.CallID, &s.TakenBy,
+	err := row.Scan(&s.ID, &s.PurposeID, &s.Channel, &s.Means, &s.Assurance, &s.State, &s.Reason, &s.ProofRef,
+		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedAddress.KeyID, &s.SealedAddress.Data,
+		&s.Platform, &s.ConnectionID, &s.TakenBy,
 		&created, &expires, &disclosed, &matched, &answered, &ended)
 	if err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 			provider, call_id, taken_by, created_at, expires_at, retain_until
 		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, sess.PurposeID, sess.Channel, sess.Means, sess.State, sess.Reason, sess.ProofRef,
-			nullBytes(codeHash), statusTokenHash, sess.Provider, sess.CallID, sess.TakenBy,
+			nullBytes(codeHash), statusTokenHash, sess.Platform, sess.ConnectionID, sess.TakenBy,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(retainUntil))
 		if err != nil {
 			return nil, sessionConflict(err)
@@ -123,8 +123,8 @@ func (s *Store) SessionByStatusToken(ctx context.Context, tokenHash []byte) (*ve
 	return sess, nil
 }
 
-// SessionByCall returns the session a platform's call was matched to.
-func (s *Store) SessionByCall(ctx context.Context, provider, callID string) (*veilig.StoredSession, error) {
+// SessionByConnection returns the session a platform's call was matched to.
+func (s *Store) SessionByConnection(ctx context.Context, provider, callID string) (*veilig.StoredSession, error) {
 	// call_id <> '' lets SQLite use the partial unique index.
 	sess, err := scanSession(s.rdb.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE provider = ? AND call_id = ? AND call_id <> ''`, provider, callID))
@@ -196,7 +196,7 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 			retain = millis(t.RetainUntil)
 		}
 		out, err = scanSession(tx.QueryRowContext(ctx, `UPDATE sessions SET
-			state = ?, reason = ?, yivi_token = ?,
+			state = ?, assurance = ?, reason = ?, yivi_token = ?,
 			code_hash = CASE WHEN ? THEN NULL ELSE code_hash END,
 			disclosure_key_id = ?, disclosure = ?, caller_key_id = ?, caller = ?,
 			provider = ?, call_id = ?, taken_by = ?,
@@ -204,9 +204,9 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 			retain_until = COALESCE(?, retain_until)
 			WHERE id = ?
 			RETURNING `+sessionColumns,
-			n.State, n.Reason, n.ProofRef, t.ClearCode,
-			n.SealedDisclosure.KeyID, sealedData(n.SealedDisclosure), n.SealedCaller.KeyID, sealedData(n.SealedCaller),
-			n.Provider, n.CallID, n.TakenBy,
+			n.State, n.Assurance, n.Reason, n.ProofRef, t.ClearCode,
+			n.SealedDisclosure.KeyID, sealedData(n.SealedDisclosure), n.SealedAddress.KeyID, sealedData(n.SealedAddress),
+			n.Platform, n.ConnectionID, n.TakenBy,
 			nullMillis(n.DisclosedAt), nullMillis(n.MatchedAt), nullMillis(n.AnsweredAt), nullMillis(n.EndedAt),
 			retain, t.SessionID))
 		if err != nil {
@@ -242,7 +242,7 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 }
 
 // MatchCode matches a call to the disclosed, unexpired session holding codeHash.
-func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call, at time.Time, forgive int64) (*veilig.StoredSession, veilig.Event, error) {
+func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Connection, at time.Time, forgive int64) (*veilig.StoredSession, veilig.Event, error) {
 	if len(codeHash) == 0 {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	}
@@ -269,13 +269,13 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Call
 
 // matchCode is a match within a write transaction; ENOMATCH when the code
 // matches nothing.
-func matchCode(ctx context.Context, tx *sql.Tx, codeHash []byte, call veilig.Call, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
+func matchCode(ctx context.Context, tx *sql.Tx, codeHash []byte, call veilig.Connection, at time.Time) (*veilig.StoredSession, veilig.Event, error) {
 	out, err := scanSession(tx.QueryRowContext(ctx, `UPDATE sessions SET
 		state = ?, reason = '', code_hash = NULL,
 		provider = ?, call_id = ?, caller_key_id = ?, caller = ?, matched_at = ?
 		WHERE code_hash = ? AND state = ? AND expires_at > ?
 		RETURNING `+sessionColumns,
-		veilig.StateMatched, call.Provider, call.CallID, call.SealedCaller.KeyID, sealedData(call.SealedCaller),
+		veilig.StateMatched, call.Platform, call.ID, call.SealedAddress.KeyID, sealedData(call.SealedAddress),
 		millis(at), codeHash, veilig.StateDisclosed, millis(at)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")

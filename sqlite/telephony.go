@@ -50,7 +50,7 @@ func (s *Store) CountMisses(ctx context.Context, callerKey []byte, since time.Ti
 // LookUpCode counts the caller's misses, matches the code and records a
 // miss in one write transaction: writes are serialized, so no other
 // attempt can count in between.
-func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byte, call veilig.Call) (veilig.CodeLookup, error) {
+func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byte, call veilig.Connection) (veilig.CodeLookup, error) {
 	at := norm(a.At)
 	var l veilig.CodeLookup
 	err := s.write(ctx, "look up code", func(tx *sql.Tx) ([]veilig.Event, error) {

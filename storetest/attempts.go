@@ -188,8 +188,8 @@ func testLookUpCodeMatches(t *testing.T, st veilig.Store) {
 	if l.Event.Type != string(veilig.StateMatched) || l.Event.Seq == 0 || l.Event.SessionID != c.ID {
 		t.Errorf("event = %+v", l.Event)
 	}
-	if s := session(t, st, c.ID); s.State != veilig.StateMatched || s.CallID != call.CallID {
-		t.Errorf("session after the match: %s %q", s.State, s.CallID)
+	if s := session(t, st, c.ID); s.State != veilig.StateMatched || s.ConnectionID != call.ID {
+		t.Errorf("session after the match: %s %q", s.State, s.ConnectionID)
 	}
 	if n, _ := st.CountMisses(ctx, other.CallerKey, time.Time{}); n != 0 {
 		t.Errorf("a match recorded %d misses", n)

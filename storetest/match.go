@@ -32,7 +32,7 @@ func testMatchCode(t *testing.T, st veilig.Store) {
 		t.Fatalf("MatchCode: %v", err)
 	}
 	want := *disclosed
-	want.State, want.Provider, want.CallID, want.SealedCaller, want.MatchedAt = veilig.StateMatched, call.Provider, call.CallID, call.SealedCaller, at
+	want.State, want.Platform, want.ConnectionID, want.SealedAddress, want.MatchedAt = veilig.StateMatched, call.Platform, call.ID, call.SealedAddress, at
 	sameSession(t, got, &want)
 	sameSession(t, session(t, st, c.ID), &want)
 	if ev.Seq <= before {
@@ -80,7 +80,7 @@ func testMatchCodeNotDisclosed(t *testing.T, st veilig.Store) {
 	})
 	_, _, err = st.MatchCode(ctx, c.code, newCall(), base.Add(time.Minute), 0)
 	wantCode(t, "MatchCode of a cancelled session", err, veilig.ENOMATCH)
-	if s := session(t, st, c.ID); s.State != veilig.StateCancelled || s.CallID != "" {
+	if s := session(t, st, c.ID); s.State != veilig.StateCancelled || s.ConnectionID != "" {
 		t.Errorf("a failed MatchCode changed the session: %+v", s.Session)
 	}
 	_, _, err = st.MatchCode(ctx, nil, newCall(), base.Add(time.Minute), 0)
@@ -167,19 +167,19 @@ func testSessionByCall(t *testing.T, st veilig.Store) {
 	if err != nil {
 		t.Fatalf("MatchCode: %v", err)
 	}
-	got, err := st.SessionByCall(ctx, call.Provider, call.CallID)
+	got, err := st.SessionByConnection(ctx, call.Platform, call.ID)
 	if err != nil {
 		t.Fatalf("SessionByCall: %v", err)
 	}
 	sameSession(t, got, matched)
 
 	for _, tc := range []struct{ provider, callID string }{
-		{call.Provider, "no-such-call"},
-		{"twilio", call.CallID},
+		{call.Platform, "no-such-call"},
+		{"twilio", call.ID},
 		{"", ""},
-		{other.Provider, other.CallID}, // an unmatched session has no call
+		{other.Platform, other.ConnectionID}, // an unmatched session has no call
 	} {
-		_, err := st.SessionByCall(ctx, tc.provider, tc.callID)
+		_, err := st.SessionByConnection(ctx, tc.provider, tc.callID)
 		wantCode(t, "SessionByCall("+tc.provider+", "+tc.callID+")", err, veilig.ENOTFOUND)
 	}
 }

@@ -154,10 +154,10 @@ func testTransitionSetsFields(t *testing.T, st veilig.Store) {
 
 	at = at.Add(time.Second)
 	call := newCall()
-	want.State, want.Provider, want.CallID, want.SealedCaller, want.MatchedAt = veilig.StateMatched, call.Provider, call.CallID, call.SealedCaller, at
+	want.State, want.Platform, want.ConnectionID, want.SealedAddress, want.MatchedAt = veilig.StateMatched, call.Platform, call.ID, call.SealedAddress, at
 	step("to matched", veilig.Transition{
 		From: states(veilig.StateDisclosed), To: veilig.StateMatched,
-		Event: string(veilig.StateMatched), At: at, Call: &call, ClearCode: true,
+		Event: string(veilig.StateMatched), At: at, Connection: &call, ClearCode: true,
 	})
 
 	at = at.Add(time.Second)
@@ -198,7 +198,7 @@ func testTransitionSetsFields(t *testing.T, st veilig.Store) {
 	at = at.Add(time.Second)
 	reason := "the agent ended the contact"
 	want.State, want.Reason, want.EndedAt = veilig.StateEnded, reason, at
-	want.SealedDisclosure, want.SealedCaller, want.ProofRef = veilig.Sealed{}, veilig.Sealed{}, ""
+	want.SealedDisclosure, want.SealedAddress, want.ProofRef = veilig.Sealed{}, veilig.Sealed{}, ""
 	step("to ended", veilig.Transition{
 		From: states(veilig.StateMatched, veilig.StateAnswered), To: veilig.StateEnded,
 		Event: string(veilig.StateEnded), Reason: reason, At: at,
@@ -232,7 +232,7 @@ func testTransitionWrongState(t *testing.T, st veilig.Store) {
 		tr.Event = string(tr.To)
 		tr.At = base.Add(time.Minute)
 		tr.Reason = "should not be stored"
-		tr.ProofRef, tr.SealedDisclosure, tr.Call, tr.TakenBy = &token, &d, &call, &agent
+		tr.ProofRef, tr.SealedDisclosure, tr.Connection, tr.TakenBy = &token, &d, &call, &agent
 		tr.ClearCode, tr.DestroyPersonal = true, true
 		tr.Audit = &veilig.AuditEntry{At: tr.At, AgentID: agent, Action: veilig.AuditContactOpened, SessionID: c.ID}
 		_, _, err := st.Transition(ctx, tr)
@@ -293,7 +293,7 @@ func testTransitionCallConflict(t *testing.T, st veilig.Store) {
 	matched := func(id string) veilig.Transition {
 		return veilig.Transition{
 			SessionID: id, From: states(veilig.StateDisclosed), To: veilig.StateMatched,
-			Event: string(veilig.StateMatched), At: base.Add(time.Minute), Call: &call, ClearCode: true,
+			Event: string(veilig.StateMatched), At: base.Add(time.Minute), Connection: &call, ClearCode: true,
 		}
 	}
 	transition(t, st, matched(a.ID))
@@ -315,7 +315,7 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 		t.Fatalf("MatchCode: %v", err)
 	}
 	got := session(t, st, c.ID)
-	if got.SealedDisclosure.IsZero() || got.SealedCaller.IsZero() || got.ProofRef == "" {
+	if got.SealedDisclosure.IsZero() || got.SealedAddress.IsZero() || got.ProofRef == "" {
 		t.Fatalf("the session holds no personal data to destroy: %+v", got)
 	}
 
@@ -326,11 +326,11 @@ func testDestroyPersonal(t *testing.T, st veilig.Store) {
 		At: base.Add(2 * time.Minute), DestroyPersonal: true,
 	})
 	for _, s := range []*veilig.StoredSession{s, session(t, st, c.ID)} {
-		if !s.SealedDisclosure.IsZero() || !s.SealedCaller.IsZero() || s.ProofRef != "" {
+		if !s.SealedDisclosure.IsZero() || !s.SealedAddress.IsZero() || s.ProofRef != "" {
 			t.Errorf("personal data left after DestroyPersonal: disclosure %v, caller %v, token set %v",
-				!s.SealedDisclosure.IsZero(), !s.SealedCaller.IsZero(), s.ProofRef != "")
+				!s.SealedDisclosure.IsZero(), !s.SealedAddress.IsZero(), s.ProofRef != "")
 		}
-		if s.State != veilig.StateMatched || s.CallID != got.CallID || !s.DisclosedAt.Equal(got.DisclosedAt) {
+		if s.State != veilig.StateMatched || s.ConnectionID != got.ConnectionID || !s.DisclosedAt.Equal(got.DisclosedAt) {
 			t.Errorf("DestroyPersonal changed more than personal data: %+v", s.Session)
 		}
 	}
@@ -495,7 +495,7 @@ func testExpireSessions(t *testing.T, st veilig.Store) {
 		if s.State != veilig.StateExpired || !s.EndedAt.Equal(now) {
 			t.Errorf("expired session: state %s, EndedAt %v", s.State, s.EndedAt)
 		}
-		if !s.SealedDisclosure.IsZero() || !s.SealedCaller.IsZero() || s.ProofRef != "" {
+		if !s.SealedDisclosure.IsZero() || !s.SealedAddress.IsZero() || s.ProofRef != "" {
 			t.Errorf("expired session %s kept personal data", c.ID)
 		}
 		if s.Reason != eventFor(es, c.ID).Reason {

@@ -168,11 +168,11 @@ func disclose(t *testing.T, st veilig.Store, id string, at time.Time) *veilig.St
 	return s
 }
 
-func newCall() veilig.Call {
-	return veilig.Call{
-		Provider:     "api",
-		CallID:       "call-" + randomID(),
-		SealedCaller: veilig.Sealed{KeyID: "key-1", Data: []byte("sealed caller")},
+func newCall() veilig.Connection {
+	return veilig.Connection{
+		Platform:      "api",
+		ID:            "call-" + randomID(),
+		SealedAddress: veilig.Sealed{KeyID: "key-1", Data: []byte("sealed caller")},
 	}
 }
 
@@ -223,8 +223,8 @@ func sameSession(t *testing.T, got, want *veilig.StoredSession) {
 	t.Helper()
 	if got.ID != want.ID || got.PurposeID != want.PurposeID || got.Channel != want.Channel ||
 		got.Means != want.Means || got.State != want.State || got.Reason != want.Reason ||
-		got.ProofRef != want.ProofRef || got.Provider != want.Provider ||
-		got.CallID != want.CallID || got.TakenBy != want.TakenBy {
+		got.ProofRef != want.ProofRef || got.Platform != want.Platform ||
+		got.ConnectionID != want.ConnectionID || got.TakenBy != want.TakenBy {
 		t.Errorf("session = %+v\nwant %+v", got.Session, want.Session)
 	}
 	sameTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
@@ -234,7 +234,7 @@ func sameSession(t *testing.T, got, want *veilig.StoredSession) {
 	sameTime(t, "AnsweredAt", got.AnsweredAt, want.AnsweredAt)
 	sameTime(t, "EndedAt", got.EndedAt, want.EndedAt)
 	sameSealed(t, "SealedDisclosure", got.SealedDisclosure, want.SealedDisclosure)
-	sameSealed(t, "SealedCaller", got.SealedCaller, want.SealedCaller)
+	sameSealed(t, "SealedCaller", got.SealedAddress, want.SealedAddress)
 }
 
 func sameEvent(t *testing.T, what string, got, want veilig.Event) {

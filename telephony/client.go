@@ -46,13 +46,13 @@ func (c *Client) ReportCall(ctx context.Context, call veilig.IncomingCall) (veil
 
 // CallStateReport is the body of POST /telephony/v1/call-states.
 type CallStateReport struct {
-	Provider string           `json:"provider"`
-	CallID   string           `json:"callId"`
-	State    veilig.CallState `json:"state"`
+	Provider string                 `json:"provider"`
+	CallID   string                 `json:"callId"`
+	State    veilig.ConnectionState `json:"state"`
 }
 
-// ReportCallState reports what happened to a matched call.
-func (c *Client) ReportCallState(ctx context.Context, provider, callID string, state veilig.CallState) error {
+// ReportConnectionState reports what happened to a matched call.
+func (c *Client) ReportConnectionState(ctx context.Context, provider, callID string, state veilig.ConnectionState) error {
 	return c.post(ctx, "/telephony/v1/call-states", CallStateReport{Provider: provider, CallID: callID, State: state}, nil)
 }
 

@@ -16,9 +16,9 @@ type Core interface {
 	// ReportCall matches a call to the session whose code the caller typed.
 	// Errors: EINVALID, ERATELIMIT.
 	ReportCall(ctx context.Context, call veilig.IncomingCall) (veilig.CallMatch, error)
-	// ReportCallState records queued, answered, ended or unavailable.
+	// ReportConnectionState records queued, answered, ended or unavailable.
 	// Errors: EINVALID, ENOTFOUND.
-	ReportCallState(ctx context.Context, provider, callID string, state veilig.CallState) error
+	ReportConnectionState(ctx context.Context, provider, callID string, state veilig.ConnectionState) error
 }
 
 var (

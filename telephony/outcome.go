@@ -78,10 +78,10 @@ func Match(ctx context.Context, core Core, call veilig.IncomingCall, timeout tim
 // ReportState reports a call state with the same bound as Match. A call
 // that never matched (an unverified caller hanging up) is not an error for a
 // platform: ENOTFOUND is reported as found=false with a nil error.
-func ReportState(ctx context.Context, core Core, provider, callID string, state veilig.CallState, timeout time.Duration) (found bool, err error) {
+func ReportState(ctx context.Context, core Core, provider, callID string, state veilig.ConnectionState, timeout time.Duration) (found bool, err error) {
 	ctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
-	err = core.ReportCallState(ctx, provider, callID, state)
+	err = core.ReportConnectionState(ctx, provider, callID, state)
 	if veilig.ErrorCode(err) == veilig.ENOTFOUND {
 		return false, nil
 	}

@@ -48,14 +48,14 @@ func TestCallerNumber(t *testing.T) {
 // the core can give.
 type coreFunc struct {
 	call  func(veilig.IncomingCall) (veilig.CallMatch, error)
-	state func(provider, callID string, st veilig.CallState) error
+	state func(provider, callID string, st veilig.ConnectionState) error
 }
 
 func (c coreFunc) ReportCall(ctx context.Context, call veilig.IncomingCall) (veilig.CallMatch, error) {
 	return c.call(call)
 }
 
-func (c coreFunc) ReportCallState(ctx context.Context, provider, callID string, st veilig.CallState) error {
+func (c coreFunc) ReportConnectionState(ctx context.Context, provider, callID string, st veilig.ConnectionState) error {
 	return c.state(provider, callID, st)
 }
 
@@ -130,8 +130,8 @@ func TestMatchWhileVeiligIsDown(t *testing.T) {
 }
 
 func TestReportState(t *testing.T) {
-	var got []veilig.CallState
-	core := coreFunc{state: func(provider, callID string, st veilig.CallState) error {
+	var got []veilig.ConnectionState
+	core := coreFunc{state: func(provider, callID string, st veilig.ConnectionState) error {
 		got = append(got, st)
 		switch callID {
 		case "unknown":
@@ -142,13 +142,13 @@ func TestReportState(t *testing.T) {
 		return nil
 	}}
 	ctx := context.Background()
-	if found, err := ReportState(ctx, core, "p", "known", veilig.CallEnded, 0); !found || err != nil {
+	if found, err := ReportState(ctx, core, "p", "known", veilig.ConnectionEnded, 0); !found || err != nil {
 		t.Errorf("known: %v %v", found, err)
 	}
-	if found, err := ReportState(ctx, core, "p", "unknown", veilig.CallEnded, 0); found || err != nil {
+	if found, err := ReportState(ctx, core, "p", "unknown", veilig.ConnectionEnded, 0); found || err != nil {
 		t.Errorf("an unmatched call is not an error: %v %v", found, err)
 	}
-	if _, err := ReportState(ctx, core, "p", "down", veilig.CallEnded, 0); err == nil {
+	if _, err := ReportState(ctx, core, "p", "down", veilig.ConnectionEnded, 0); err == nil {
 		t.Error("down: no error")
 	}
 	if len(got) != 3 {

@@ -405,3 +405,6 @@ func (e *Embedded) ResolveDisclosure(ctx context.Context, token string) (veilig.
 
 // Means is Yivi.
 func (*Embedded) Means() veilig.Means { return veilig.MeansYivi }
+
+// MaxAssurance is the level a Yivi proof gives (Outcome).
+func (*Embedded) MaxAssurance() veilig.Assurance { return Assurance }

@@ -116,7 +116,7 @@ func TestEmbeddedDisclosure(t *testing.T) {
 	yivitest.CheckFrontend(t, sd, web.URL)
 
 	start := time.Now()
-	returnURL, err := wal.Disclose(ctx(t), sd.SessionPtr)
+	returnURL, err := wal.Disclose(ctx(t), yivi.SessionPtr(sd))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestEmbeddedRefuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wal.Refuse(ctx(t), sd.SessionPtr); err != nil {
+	if err := wal.Refuse(ctx(t), yivi.SessionPtr(sd)); err != nil {
 		t.Fatal(err)
 	}
 	o := rec.Outcome(t, 10*time.Second)
@@ -185,7 +185,7 @@ func TestEmbeddedCancel(t *testing.T) {
 		t.Errorf("cancel of unknown token: %v", err)
 	}
 	// The app comes too late.
-	if _, err := wal.Disclose(ctx(t), sd.SessionPtr); err == nil {
+	if _, err := wal.Disclose(ctx(t), yivi.SessionPtr(sd)); err == nil {
 		t.Error("disclosure to a cancelled session succeeded")
 	}
 }
@@ -245,7 +245,7 @@ func TestEmbeddedConnectWithin(t *testing.T) {
 	if waited := time.Since(start); waited < 1900*time.Millisecond {
 		t.Errorf("timed out after %s, before the 2 s the app was given", waited)
 	}
-	if _, err := wal.Disclose(ctx(t), sd.SessionPtr); err == nil {
+	if _, err := wal.Disclose(ctx(t), yivi.SessionPtr(sd)); err == nil {
 		t.Error("an app connecting after the timeout was served")
 	}
 	if rec.Connected() != 0 {
@@ -269,7 +269,7 @@ func TestEmbeddedResolve(t *testing.T) {
 	if p, _, err := emb.ResolveDisclosure(ctx(t), sd.Token); err != nil || p != veilig.ProgressWaiting {
 		t.Fatalf("before the app connected: %v %v, want waiting", p, err)
 	}
-	if _, err := wal.Disclose(ctx(t), sd.SessionPtr); err != nil {
+	if _, err := wal.Disclose(ctx(t), yivi.SessionPtr(sd)); err != nil {
 		t.Fatal(err)
 	}
 	rec.Outcome(t, 10*time.Second)

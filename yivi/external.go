@@ -405,3 +405,6 @@ func progress(s irma.ServerStatus) veilig.DisclosureProgress {
 
 // Means is Yivi.
 func (*External) Means() veilig.Means { return veilig.MeansYivi }
+
+// MaxAssurance is the level a Yivi proof gives (Outcome).
+func (*External) MaxAssurance() veilig.Assurance { return Assurance }

@@ -23,6 +23,10 @@ import (
 // language) and its issuer's Name. Without schemes (nil), or for an
 // attribute the schemes do not know, labels are empty; ids and values are
 // always there. The maps are copies, so callers may keep or change them.
+// Assurance is the level a valid Yivi proof gives: attributes from
+// credentials of issuers that checked identity at substantial (BRP, DigiD).
+const Assurance = veilig.AssuranceSubstantial
+
 func Outcome(res *server.SessionResult, schemes *irma.Configuration) veilig.ProofResult {
 	if res == nil {
 		return failed("no session result")
@@ -42,7 +46,7 @@ func Outcome(res *server.SessionResult, schemes *irma.Configuration) veilig.Proo
 	if res.ProofStatus != irma.ProofStatusValid {
 		return veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofFailed, Reason: "proof status " + string(res.ProofStatus)}
 	}
-	r := veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial}
+	r := veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: Assurance}
 	for _, con := range res.Disclosed {
 		for _, a := range con {
 			if a == nil {

@@ -133,15 +133,29 @@ func frontendJSON(qr *irma.Qr, fr *irma.FrontendSessionRequest) (ptr, front json
 }
 
 // started is a started session as the domain takes it: the token, and the
-// session pointer and frontend request both apart (the citizen API's
-// yivi-frontend fields) and as the means' client object.
+// session pointer and frontend request as the means' client object, the
+// two fields yivi-frontend takes.
 func started(token string, ptr, front json.RawMessage) (*veilig.StartedDisclosure, error) {
-	client, err := json.Marshal(struct {
-		SessionPtr      json.RawMessage `json:"sessionPtr"`
-		FrontendRequest json.RawMessage `json:"frontendRequest"`
-	}{ptr, front})
+	client, err := json.Marshal(Client{ptr, front})
 	if err != nil {
 		return nil, fmt.Errorf("yivi: encode the client object: %w", err)
 	}
-	return &veilig.StartedDisclosure{Token: token, SessionPtr: ptr, FrontendRequest: front, Client: client}, nil
+	return &veilig.StartedDisclosure{Token: token, Client: client}, nil
+}
+
+// Client is the client object of a Yivi proof (StartedDisclosure.Client):
+// what yivi-frontend takes to start it.
+type Client struct {
+	SessionPtr      json.RawMessage `json:"sessionPtr"`      // {"u": ..., "irmaqr": "disclosing"}
+	FrontendRequest json.RawMessage `json:"frontendRequest"` // {"authorization": ..., "minProtocolVersion": ..., ...}
+}
+
+// SessionPtr returns the session pointer of a started Yivi proof, what a
+// wallet scans; nil when sd is not one.
+func SessionPtr(sd *veilig.StartedDisclosure) json.RawMessage {
+	var c Client
+	if json.Unmarshal(sd.Client, &c) != nil {
+		return nil
+	}
+	return c.SessionPtr
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/veiligcontact/veilig/keyring"
 	"github.com/veiligcontact/veilig/postgres"
 	"github.com/veiligcontact/veilig/sqlite"
+	"github.com/veiligcontact/veilig/telephony"
 	"github.com/veiligcontact/veilig/yivi"
 	"github.com/veiligcontact/veilig/yivi/demoscheme"
 )
@@ -216,8 +217,9 @@ func (a *app) startYivi() (veilig.DisclosureService, error) {
 	return nil, fmt.Errorf("yivi.mode %q", cfg.Yivi.Mode)
 }
 
-// newService makes the service and warns about settings below the
-// guessing goal.
+// newService makes the service with its means and channels, and warns
+// about settings below the guessing goal and notes the first release's
+// keys still in use.
 func (a *app) newService(disclosures veilig.DisclosureService, purposes []*veilig.Purpose, obs veilig.Observer, clock veilig.Clock) error {
 	cfg := a.cfg
 	sealer, err := keyring.New(a.secrets.activeKey, a.secrets.encryptionKeys)
@@ -229,7 +231,9 @@ func (a *app) newService(disclosures veilig.DisclosureService, purposes []*veili
 		Overall: cfg.Telephony.MissOverall, OverallWindow: cfg.Telephony.MissOverallWindow,
 	}
 	a.service, err = veilig.NewService(veilig.ServiceConfig{
-		Store: a.store, Bus: a.store, Means: []veilig.DisclosureService{disclosures}, Sealer: sealer, Purposes: purposes,
+		Store: a.store, Bus: a.store, Sealer: sealer, Purposes: purposes,
+		Means:          []veilig.DisclosureService{disclosures},
+		Channels:       []veilig.ChannelService{telephony.Phone{}},
 		SecretKey:      a.secrets.secretKey,
 		MissLimits:     limits,
 		MaxContact:     cfg.Agents.MaxContact,
@@ -244,6 +248,11 @@ func (a *app) newService(disclosures veilig.DisclosureService, purposes []*veili
 	}
 	for _, w := range veilig.GuessingWarnings(purposes, limits) {
 		a.log.Warn(w)
+	}
+	for _, p := range cfg.Purposes {
+		for old, now := range p.Legacy() {
+			a.log.Info("configuration: a key of the first release is still read; rename it", "purpose", p.ID, "key", old, "now", now)
+		}
 	}
 	return nil
 }

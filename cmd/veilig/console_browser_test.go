@@ -72,7 +72,7 @@ func TestConsoleBrowser(t *testing.T) {
 	s2 := call("+31687654321", "call-2")
 	hs.answer("call2", map[string]any{"contact": s2.SessionID, "values": append(values, "+31687654321")})
 	hs.wait("taken2", time.Minute)
-	if err := ta.tel.ReportCallState(context.Background(), "asterisk", "call-2", veilig.CallEnded); err != nil {
+	if err := ta.tel.ReportConnectionState(context.Background(), "asterisk", "call-2", veilig.ConnectionEnded); err != nil {
 		t.Fatal(err)
 	}
 	hs.wait("expire", time.Minute)
@@ -171,7 +171,7 @@ func TestConsoleReplicas(t *testing.T) {
 	}
 	hs.answer("ready", map[string]string{"contact": s.SessionID})
 	hs.wait("taken", time.Minute)
-	if err := b.tel.ReportCallState(context.Background(), "asterisk", "replica-1", veilig.CallEnded); err != nil {
+	if err := b.tel.ReportConnectionState(context.Background(), "asterisk", "replica-1", veilig.ConnectionEnded); err != nil {
 		t.Fatal(err)
 	}
 	hs.wait("done", time.Minute)

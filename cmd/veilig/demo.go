@@ -49,7 +49,7 @@ func demoPurpose(publicURL string) *veilig.Purpose {
 			"en": "Question about your tax assessment (demo)",
 		},
 		Disclose:       [][][]string{{{demoscheme.BSN, demoscheme.FullName}}, {{demoscheme.DateOfBirth}}},
-		PhoneNumber:    demoPhoneNumber,
+		Phone:          &config.Phone{Number: demoPhoneNumber},
 		AllowedOrigins: []string{origin},
 	}.Domain()
 }
@@ -108,7 +108,7 @@ func cmdDemoCall(ctx context.Context, args []string) error {
 		if *callID == "" {
 			return fmt.Errorf("-state needs the -call-id of the matched call")
 		}
-		if err := client.ReportCallState(ctx, "demo", *callID, veilig.CallState(*state)); err != nil {
+		if err := client.ReportConnectionState(ctx, "demo", *callID, veilig.ConnectionState(*state)); err != nil {
 			return err
 		}
 		fmt.Printf("call %s is now %s\n", *callID, *state)
@@ -157,8 +157,8 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 	// platform for them.
 	var numbers []string
 	for _, p := range purposes {
-		if p.ID == demoPurposeID && p.PhoneNumber != "" {
-			numbers = append(numbers, p.PhoneNumber)
+		if ps := telephony.SettingsOf(p); p.ID == demoPurposeID && ps != nil {
+			numbers = append(numbers, ps.Number)
 		}
 	}
 	consoleURL := ""
@@ -174,7 +174,7 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 		Telephony:     &telephony.Client{BaseURL: a.internalURL(), Secret: a.secrets.telephonySecret, HTTPClient: a.internalClient()},
 		PhoneNumbers:  numbers,
 		CallState: func(ctx context.Context, provider, callID string) (veilig.SessionState, error) {
-			st, err := a.store.SessionByCall(ctx, provider, callID)
+			st, err := a.store.SessionByConnection(ctx, provider, callID)
 			if err != nil {
 				return "", err
 			}

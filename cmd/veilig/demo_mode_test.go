@@ -124,7 +124,7 @@ func TestDemoWalletAndPhone(t *testing.T) {
 
 	ta.addAgent("alice", demoPurposeID)
 	alice := ta.agentClient("alice")
-	var c veilig.Contact
+	var c phoneContact
 	if st := alice.post("/api/v1/agent/contacts/"+s.SessionID+"/open", &c); st != 200 {
 		t.Fatalf("open: %d", st)
 	}
@@ -132,7 +132,7 @@ func TestDemoWalletAndPhone(t *testing.T) {
 	for _, a := range c.Attributes {
 		got[a.ID] = a.Value
 	}
-	if got[demoscheme.FullName] != "Jan de Vries" || got[demoscheme.BSN] != "999999990" || c.CallerNumber != "+31687654321" || c.Provider != "demo" {
+	if got[demoscheme.FullName] != "Jan de Vries" || got[demoscheme.BSN] != "999999990" || c.CallerNumber != "+31687654321" || c.Provider != "demo" || c.Connection.Address != c.CallerNumber || c.Connection.Platform != c.Provider {
 		t.Fatalf("contact %+v", c)
 	}
 

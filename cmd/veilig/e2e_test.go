@@ -227,11 +227,11 @@ func TestVerifiedPhoneContact(t *testing.T) {
 
 			ta.addAgent("alice", "demo")
 			alice := ta.agentClient("alice")
-			var list struct{ Contacts []veilig.Contact }
+			var list struct{ Contacts []phoneContact }
 			if st := alice.do("GET", "/api/v1/agent/contacts", nil, nil, &list); st != 200 || len(list.Contacts) != 1 {
 				t.Fatalf("contacts: %d %+v", st, list)
 			}
-			if c := list.Contacts[0]; c.ID != s.SessionID || c.CallerNumber != "+31687654321" || c.Attributes != nil || c.State != veilig.StateMatched {
+			if c := list.Contacts[0]; c.ID != s.SessionID || c.CallerNumber != "+31687654321" || c.Connection.Address != c.CallerNumber || c.Attributes != nil || c.State != veilig.StateMatched {
 				t.Fatalf("waiting contact %+v", c)
 			}
 

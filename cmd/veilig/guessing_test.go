@@ -113,7 +113,7 @@ func TestGuessingHitRate(t *testing.T) {
 		c.Purposes = append(c.Purposes, guessPurpose(codeLength))
 	})
 	// The operator was warned at start-up, naming the purpose and the limits.
-	for _, want := range []string{`purpose \"guess\": code_length 7`, "miss_per_caller is 0", "miss_overall is 0"} {
+	for _, want := range []string{`purpose \"guess\": phone.code_length 7`, "miss_per_caller is 0", "miss_overall is 0"} {
 		if !strings.Contains(ta.logs.String(), want) {
 			t.Errorf("no start-up warning %q in the log", want)
 		}

@@ -267,10 +267,10 @@ func TestRefusals(t *testing.T) {
 		ta.clock.Advance(2 * time.Minute) // the window passes
 	})
 	t.Run("call states", func(t *testing.T) {
-		if err := ta.tel.ReportCallState(ctx, "asterisk", "nope", veilig.CallEnded); apiCode(err) != veilig.ENOTFOUND {
+		if err := ta.tel.ReportConnectionState(ctx, "asterisk", "nope", veilig.ConnectionEnded); apiCode(err) != veilig.ENOTFOUND {
 			t.Fatalf("unknown call: %v", err)
 		}
-		if err := ta.tel.ReportCallState(ctx, "asterisk", "w2", "exploded"); apiCode(err) != veilig.EINVALID {
+		if err := ta.tel.ReportConnectionState(ctx, "asterisk", "w2", "exploded"); apiCode(err) != veilig.EINVALID {
 			t.Fatalf("bad state: %v", err)
 		}
 	})
@@ -382,11 +382,11 @@ func TestRefusals(t *testing.T) {
 			}
 		}
 		// The platform's hang-up ends it and destroys the attributes.
-		if err := ta.tel.ReportCallState(ctx, "asterisk", "a1", veilig.CallEnded); err != nil {
+		if err := ta.tel.ReportConnectionState(ctx, "asterisk", "a1", veilig.ConnectionEnded); err != nil {
 			t.Fatal(err)
 		}
 		st, err := ta.store.Session(ctx, s4.SessionID)
-		if err != nil || st.State != veilig.StateEnded || !st.SealedDisclosure.IsZero() || !st.SealedCaller.IsZero() {
+		if err != nil || st.State != veilig.StateEnded || !st.SealedDisclosure.IsZero() || !st.SealedAddress.IsZero() {
 			t.Fatalf("after hang-up: %+v %v", st, err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/httpapi"
+	"github.com/veiligcontact/veilig/telephony"
 	"github.com/veiligcontact/veilig/telephony/asterisk"
 	"github.com/veiligcontact/veilig/telephony/twilio"
 )
@@ -37,7 +38,9 @@ func (a *app) setupTelephony(hcfg *httpapi.Config, purposes []*veilig.Purpose) e
 			// The phone types exactly the code; with one code length Twilio
 			// need not wait for the timeout after the last digit.
 			for _, p := range purposes {
-				numDigits = max(numDigits, p.CodeLength)
+				if ps := telephony.SettingsOf(p); ps != nil {
+					numDigits = max(numDigits, ps.CodeLength)
+				}
 			}
 		}
 		h, err := twilio.New(twilio.Config{

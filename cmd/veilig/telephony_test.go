@@ -96,10 +96,22 @@ func invokeLambda(t *testing.T, h lambda.Handler, payload []byte) map[string]str
 	return m
 }
 
-// byCall asks for the contact of a call as a console embedding a softphone does.
-func (ac *agentClient) byCall(provider, callID string) (int, veilig.Contact) {
-	var c veilig.Contact
+// phoneContact is a contact as the agent API gives a phone contact: with
+// the first release's provider and callerNumber next to connection.
+type phoneContact struct {
+	veilig.Contact
+	Provider, CallerNumber string
+}
+
+// byCall asks for the contact of a call as a console embedding a softphone
+// written for the first release does (by-call/), and checks that the
+// by-connection path gives the same.
+func (ac *agentClient) byCall(provider, callID string) (int, phoneContact) {
+	var c, again phoneContact
 	st := ac.do("GET", "/api/v1/agent/contacts/by-call/"+provider+"/"+url.PathEscape(callID), nil, nil, &c)
+	if st2 := ac.do("GET", "/api/v1/agent/contacts/by-connection/"+provider+"/"+url.PathEscape(callID), nil, nil, &again); st2 != st || again.ID != c.ID || again.CallerNumber != c.CallerNumber {
+		ac.t.Errorf("by-connection answered %d %+v, by-call %d %+v", st2, again, st, c)
+	}
 	return st, c
 }
 
@@ -142,7 +154,7 @@ func TestAmazonConnect(t *testing.T) {
 			ta.addAgent("bob", "other")
 			alice := ta.agentClient("alice")
 			st, c := alice.byCall("connect", contactID)
-			if st != 200 || c.ID != s.SessionID || c.Attributes != nil || c.CallerNumber != "+1234567890" || c.Provider != "connect" {
+			if st != 200 || c.ID != s.SessionID || c.Attributes != nil || c.CallerNumber != "+1234567890" || c.Provider != "connect" || c.Connection.Address != c.CallerNumber {
 				t.Fatalf("by call: %d %+v", st, c)
 			}
 			if st, _ := ta.agentClient("bob").byCall("connect", contactID); st != 403 {

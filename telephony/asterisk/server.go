@@ -233,9 +233,9 @@ func (s *Server) session(ctx context.Context, c conn) {
 	case "verify":
 		err = s.verify(ctx, a, env, q)
 	case "answered", "ended", "hangup", "queued", "unavailable":
-		st := veilig.CallState(script)
+		st := veilig.ConnectionState(script)
 		if script == "hangup" {
-			st = veilig.CallEnded
+			st = veilig.ConnectionEnded
 		}
 		err = s.callState(ctx, env, st)
 	default:
@@ -311,14 +311,14 @@ func (s *Server) verify(ctx context.Context, a *agi, env Env, q url.Values) erro
 	if o.Matched() && (a.hungUp || errors.Is(err, errHangup)) {
 		// The caller hung up while we matched: no hangup handler may run
 		// for a channel that is already gone, so end the contact here.
-		if _, serr := telephony.ReportState(ctx, s.Core, Provider, callID, veilig.CallEnded, s.Timeout); serr != nil {
-			s.log().Error("report call state", "provider", Provider, "call", callID, "state", veilig.CallEnded, "err", serr)
+		if _, serr := telephony.ReportState(ctx, s.Core, Provider, callID, veilig.ConnectionEnded, s.Timeout); serr != nil {
+			s.log().Error("report call state", "provider", Provider, "call", callID, "state", veilig.ConnectionEnded, "err", serr)
 		}
 	}
 	return err
 }
 
-func (s *Server) callState(ctx context.Context, env Env, st veilig.CallState) error {
+func (s *Server) callState(ctx context.Context, env Env, st veilig.ConnectionState) error {
 	callID := env["uniqueid"]
 	if arg := env["arg_1"]; arg != "" {
 		callID = arg

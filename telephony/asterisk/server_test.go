@@ -39,7 +39,7 @@ func (r *recorder) ReportCall(ctx context.Context, c veilig.IncomingCall) (veili
 	return veilig.CallMatch{}, nil
 }
 
-func (r *recorder) ReportCallState(ctx context.Context, provider, callID string, st veilig.CallState) error {
+func (r *recorder) ReportConnectionState(ctx context.Context, provider, callID string, st veilig.ConnectionState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.states = append(r.states, callID+" "+string(st))

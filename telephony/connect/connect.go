@@ -187,7 +187,7 @@ func verifyAnswer(o telephony.Outcome) events.ConnectResponse {
 }
 
 func (h *Handler) flowCallState(ctx context.Context, cd events.ConnectContactData, state string) events.ConnectResponse {
-	st := veilig.CallState(state)
+	st := veilig.ConnectionState(state)
 	if !st.Valid() {
 		h.log().Warn("callState without a valid state parameter", "provider", Provider, "contact", cd.ContactID)
 		return events.ConnectResponse{KeyOK: "false", KeyResult: "invalid"}
@@ -217,10 +217,10 @@ type ContactEventDetail struct {
 }
 
 // eventStates maps contact event types to call states; others are ignored.
-var eventStates = map[string]veilig.CallState{
-	"QUEUED":             veilig.CallQueued,
-	"CONNECTED_TO_AGENT": veilig.CallAnswered,
-	"DISCONNECTED":       veilig.CallEnded,
+var eventStates = map[string]veilig.ConnectionState{
+	"QUEUED":             veilig.ConnectionQueued,
+	"CONNECTED_TO_AGENT": veilig.ConnectionAnswered,
+	"DISCONNECTED":       veilig.ConnectionEnded,
 }
 
 // HandleContactEvent reports the call state an EventBridge contact event

@@ -40,7 +40,7 @@ func (r *recorder) ReportCall(ctx context.Context, c veilig.IncomingCall) (veili
 	return veilig.CallMatch{}, nil
 }
 
-func (r *recorder) ReportCallState(ctx context.Context, provider, callID string, st veilig.CallState) error {
+func (r *recorder) ReportConnectionState(ctx context.Context, provider, callID string, st veilig.ConnectionState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {

@@ -325,14 +325,14 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, form url.Values
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if !h.report(r.Context(), w, sid, veilig.CallEnded) {
+	if !h.report(r.Context(), w, sid, veilig.ConnectionEnded) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // report reports a call state, answering 503 when veilig cannot record it.
-func (h *Handler) report(ctx context.Context, w http.ResponseWriter, sid string, st veilig.CallState) bool {
+func (h *Handler) report(ctx context.Context, w http.ResponseWriter, sid string, st veilig.ConnectionState) bool {
 	found, err := telephony.ReportState(ctx, h.cfg.Core, Provider, sid, st, h.cfg.Timeout)
 	if err != nil {
 		h.log.Error("report call state", "provider", Provider, "call", sid, "state", st, "err", err)
@@ -355,7 +355,7 @@ func (h *Handler) queueResult(w http.ResponseWriter, r *http.Request, form url.V
 	}
 	switch form.Get("QueueResult") {
 	case "queue-full", "system-error", "error":
-		if !h.report(r.Context(), w, sid, veilig.CallUnavailable) {
+		if !h.report(r.Context(), w, sid, veilig.ConnectionUnavailable) {
 			return
 		}
 		t := newTwiML()

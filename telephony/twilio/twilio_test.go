@@ -26,7 +26,7 @@ const (
 type recorder struct {
 	mu     sync.Mutex
 	calls  []veilig.IncomingCall
-	states []veilig.CallState
+	states []veilig.ConnectionState
 	answer func(veilig.IncomingCall) (veilig.CallMatch, error)
 }
 
@@ -40,7 +40,7 @@ func (r *recorder) ReportCall(ctx context.Context, c veilig.IncomingCall) (veili
 	return r.answer(c)
 }
 
-func (r *recorder) ReportCallState(ctx context.Context, provider, callID string, st veilig.CallState) error {
+func (r *recorder) ReportConnectionState(ctx context.Context, provider, callID string, st veilig.ConnectionState) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if provider != Provider || callID != sid {
@@ -247,7 +247,7 @@ func TestTwilioFlow(t *testing.T) {
 			t.Fatalf("%s: %d", status, st)
 		}
 	}
-	if len(core.states) != 5 || core.states[0] != veilig.CallEnded {
+	if len(core.states) != 5 || core.states[0] != veilig.ConnectionEnded {
 		t.Fatalf("states %v", core.states)
 	}
 	// A call that never matched is no error for Twilio.
@@ -257,7 +257,7 @@ func TestTwilioFlow(t *testing.T) {
 
 	// The queue was full: the contact is over, the caller told so.
 	_, doc = post(t, h, PathQueueResult, callForm("QueueResult", "queue-full"), "sign")
-	if resp = parseTwiML(t, doc); strings.Join(resp.verbs(), ",") != "Say,Hangup" || core.states[len(core.states)-1] != veilig.CallUnavailable {
+	if resp = parseTwiML(t, doc); strings.Join(resp.verbs(), ",") != "Say,Hangup" || core.states[len(core.states)-1] != veilig.ConnectionUnavailable {
 		t.Fatalf("queue full: %s %v", doc, core.states)
 	}
 	_, doc = post(t, h, PathQueueResult, callForm("QueueResult", "bridged"), "sign")

@@ -193,7 +193,7 @@ func TestExternalDisclosure(t *testing.T) {
 	time.Sleep(subscribeGrace)
 
 	polls := statusRequests.Load()
-	returnURL, err := wal.Disclose(testCtx(t), sd.SessionPtr)
+	returnURL, err := wal.Disclose(testCtx(t), yivi.SessionPtr(sd))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestExternalRefuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(subscribeGrace)
-	if err := wal.Refuse(testCtx(t), sd.SessionPtr); err != nil {
+	if err := wal.Refuse(testCtx(t), yivi.SessionPtr(sd)); err != nil {
 		t.Fatal(err)
 	}
 	o := rec.Outcome(t, 10*time.Second)
@@ -293,7 +293,7 @@ func TestExternalPollingFallback(t *testing.T) {
 	if n := statusRequests.Load() - before; n < 3 || n > 5 {
 		t.Errorf("%d status polls in 7 s, want 3-5 (a growing interval, not once a second)", n)
 	}
-	if _, err := wal.Disclose(testCtx(t), sd.SessionPtr); err != nil {
+	if _, err := wal.Disclose(testCtx(t), yivi.SessionPtr(sd)); err != nil {
 		t.Fatal(err)
 	}
 	// The session went from INITIALIZED to DONE between two polls, so no
@@ -376,7 +376,7 @@ func TestExternalResolve(t *testing.T) {
 	if p, _, err := other.ResolveDisclosure(testCtx(t), sd.Token); err != nil || p != veilig.ProgressWaiting {
 		t.Fatalf("before the app connected: %v %v, want waiting", p, err)
 	}
-	if _, err := wal.Disclose(testCtx(t), sd.SessionPtr); err != nil {
+	if _, err := wal.Disclose(testCtx(t), yivi.SessionPtr(sd)); err != nil {
 		t.Fatal(err)
 	}
 	p, o, err := other.ResolveDisclosure(testCtx(t), sd.Token)

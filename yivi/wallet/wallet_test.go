@@ -92,7 +92,7 @@ func TestDeveloperModeOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := w.Disclose(ctx(t), sd.SessionPtr)
+	u, err := w.Disclose(ctx(t), yivi.SessionPtr(sd))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestPlainHTTPNeedsDeveloperMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.Disclose(ctx(t), sd.SessionPtr)
+	_, err = w.Disclose(ctx(t), yivi.SessionPtr(sd))
 	if err == nil || !strings.Contains(err.Error(), "https") {
 		t.Fatalf("Disclose = %v, want an https error", err)
 	}
@@ -149,7 +149,7 @@ func TestEmptyWalletCannotDisclose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Disclose(ctx(t), sd.SessionPtr); err == nil || !strings.Contains(err.Error(), "lacks credentials") {
+	if _, err := w.Disclose(ctx(t), yivi.SessionPtr(sd)); err == nil || !strings.Contains(err.Error(), "lacks credentials") {
 		t.Fatalf("Disclose = %v", err)
 	}
 	if o := rec.Outcome(t, 10*time.Second); o.Outcome != veilig.ProofCancelled {
@@ -189,7 +189,7 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Disclose(ctx(t), sd.SessionPtr); err != nil {
+	if _, err := w.Disclose(ctx(t), yivi.SessionPtr(sd)); err != nil {
 		t.Fatal(err)
 	}
 	yivitest.CheckDisclosed(t, rec.Outcome(t, 10*time.Second), true)

@@ -6,8 +6,20 @@
 import * as alerts from './alerts.js';
 import { api } from './api.js';
 import { h, replace } from './dom.js';
-import { fmtDate, fmtDateTime, fmtDuration, fmtTime, t } from './i18n.js';
+import { fmtDate, fmtDateTime, fmtDuration, fmtTime, lang, t } from './i18n.js';
 import { app, label, purposeLabel, serverNow } from './state.js';
+
+// connectionFacts shows the contact's connection as its channel describes
+// it (the phone: "Phone number" and the caller's number, or "withheld"),
+// in the console's language.
+function connectionFacts(c) {
+  const v = c.connection || {};
+  const inLang = (m) => (m && (m[lang()] || m.nl)) || '';
+  return [
+    h('dt', { text: inLang(v.label) || t('contact.connection') }),
+    h('dd', { class: 'caller', text: v.address || inLang(v.missing) || t('contact.unknown') }),
+  ];
+}
 
 let contacts = []; // waiting contacts of the agent's purposes, oldest first
 let current = null; // the opened contact, with its attributes
@@ -204,8 +216,7 @@ function renderList() {
             { class: 'facts' },
             h('dt', { text: t('queue.waitingFor') }),
             h('dd', {}, h('span', { class: 'wait', 'data-since': String(Date.parse(c.matchedAt)), text: waited(c) })),
-            h('dt', { text: t('contact.caller') }),
-            h('dd', { class: 'caller', text: c.callerNumber === 'anonymous' || !c.callerNumber ? t('contact.anonymous') : c.callerNumber }),
+            connectionFacts(c),
             h('dt', { text: t('queue.verification') }),
             h('dd', {}, verifiedBadge(c)),
             h('dt', { text: t('queue.state') }),
@@ -283,8 +294,7 @@ function renderContact(focus) {
     h(
       'dl',
       { class: 'facts wide' },
-      h('dt', { text: t('contact.caller') }),
-      h('dd', { class: 'caller', text: c.callerNumber === 'anonymous' || !c.callerNumber ? t('contact.anonymous') : c.callerNumber }),
+      connectionFacts(c),
       h('dt', { text: t('contact.purpose') }),
       h('dd', { text: purposeLabel(c.purpose) }),
       h('dt', { text: t('contact.means') }),

@@ -23,6 +23,13 @@ const order = ['loading', 'scan', 'app', 'pairing', 'disclosing', 'disclosed', '
 // none is current.
 const stepOf = { disclosed: 1, matched: 2, answered: 2, ended: 3 };
 
+// yiviClient is what yivi-frontend needs from a start answer: the means'
+// client object of a Yivi proof, or the first release's top-level fields.
+function yiviClient(r) {
+  if (r.means && r.means.type === 'yivi' && r.means.client) return r.means.client;
+  return { sessionPtr: r.sessionPtr, frontendRequest: r.frontendRequest };
+}
+
 let counter = 0;
 
 export class Widget {
@@ -198,13 +205,17 @@ export class Widget {
           body: JSON.stringify({ purpose: this.purpose }),
           credentials: 'omit',
         },
+        // The answer says its means and its channel; this widget proves
+        // with Yivi (means.client is what yivi-frontend takes) and shows
+        // the phone's next step. The top-level sessionPtr, frontendRequest
+        // and dial are the same for backends of the first release.
         mapping: {
-          sessionPtr: (r) => r.sessionPtr,
-          frontendRequest: (r) => r.frontendRequest,
+          sessionPtr: (r) => yiviClient(r).sessionPtr,
+          frontendRequest: (r) => yiviClient(r).frontendRequest,
           sessionToken: () => undefined,
           sessionId: (r) => r.sessionId,
           statusToken: (r) => r.statusToken,
-          dial: (r) => r.dial,
+          dial: (r) => (r.next && r.next.type === 'phone' ? r.next.phone : r.dial),
           purposeInfo: (r) => r.purpose,
           expiresAt: (r) => r.expiresAt,
         },

@@ -171,20 +171,25 @@ func CheckDisclosed(t testing.TB, o veilig.ProofResult, labels bool) {
 // against what yivi-frontend reads, and that the pointer leads to base.
 func CheckFrontend(t testing.TB, sd *veilig.StartedDisclosure, base string) {
 	t.Helper()
+	var client map[string]json.RawMessage
+	if err := json.Unmarshal(sd.Client, &client); err != nil || len(client) != 2 {
+		t.Fatalf("client object %s: %v; want sessionPtr and frontendRequest", sd.Client, err)
+	}
+	sessionPtr, frontendRequest := client["sessionPtr"], client["frontendRequest"]
 	var ptr map[string]any
-	if err := json.Unmarshal(sd.SessionPtr, &ptr); err != nil {
-		t.Fatalf("session pointer %s: %v", sd.SessionPtr, err)
+	if err := json.Unmarshal(sessionPtr, &ptr); err != nil {
+		t.Fatalf("session pointer %s: %v", sessionPtr, err)
 	}
 	u, _ := ptr["u"].(string)
 	if len(ptr) != 2 || ptr["irmaqr"] != "disclosing" || !strings.HasPrefix(u, base+"/irma/session/") {
-		t.Errorf("session pointer = %s", sd.SessionPtr)
+		t.Errorf("session pointer = %s", sessionPtr)
 	}
 	var fr map[string]any
-	if err := json.Unmarshal(sd.FrontendRequest, &fr); err != nil {
-		t.Fatalf("frontend request %s: %v", sd.FrontendRequest, err)
+	if err := json.Unmarshal(frontendRequest, &fr); err != nil {
+		t.Fatalf("frontend request %s: %v", frontendRequest, err)
 	}
 	if a, _ := fr["authorization"].(string); a == "" || fr["minProtocolVersion"] != "1.0" || fr["maxProtocolVersion"] == nil {
-		t.Errorf("frontend request = %s", sd.FrontendRequest)
+		t.Errorf("frontend request = %s", frontendRequest)
 	}
 	for k := range fr {
 		switch k {
@@ -193,7 +198,7 @@ func CheckFrontend(t testing.TB, sd *veilig.StartedDisclosure, base string) {
 			t.Errorf("frontend request has unexpected field %q", k)
 		}
 	}
-	if len(sd.Token) != 20 || strings.Contains(string(sd.SessionPtr), sd.Token) || strings.Contains(string(sd.FrontendRequest), sd.Token) {
+	if len(sd.Token) != 20 || strings.Contains(string(sessionPtr), sd.Token) || strings.Contains(string(frontendRequest), sd.Token) {
 		t.Errorf("requestor token %q malformed or leaked to the browser", sd.Token)
 	}
 }
