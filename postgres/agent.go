@@ -113,7 +113,7 @@ func (s *Store) ChangeAccount(ctx context.Context, c veilig.AccountChange) error
 
 // Agent returns an agent by id.
 func (s *Store) Agent(ctx context.Context, id string) (*veilig.Agent, error) {
-	a, err := scanAgent(s.pool.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents WHERE id = $1`, id))
+	a, err := scanAgent(s.db.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrap("agent", notFound(err, "agent"))
 	}
@@ -122,7 +122,7 @@ func (s *Store) Agent(ctx context.Context, id string) (*veilig.Agent, error) {
 
 // AgentByUsername returns an agent by username.
 func (s *Store) AgentByUsername(ctx context.Context, username string) (*veilig.Agent, error) {
-	a, err := scanAgent(s.pool.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents WHERE username = $1`, username))
+	a, err := scanAgent(s.db.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents WHERE username = $1`, username))
 	if err != nil {
 		return nil, wrap("agent by username", notFound(err, "agent"))
 	}
@@ -131,7 +131,7 @@ func (s *Store) AgentByUsername(ctx context.Context, username string) (*veilig.A
 
 // Agents lists every agent by username.
 func (s *Store) Agents(ctx context.Context) ([]*veilig.Agent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+agentColumns+` FROM agents ORDER BY username`)
+	rows, err := s.db.Query(ctx, `SELECT `+agentColumns+` FROM agents ORDER BY username`)
 	if err != nil {
 		return nil, wrap("agents", err)
 	}
@@ -145,7 +145,7 @@ func (s *Store) Agents(ctx context.Context) ([]*veilig.Agent, error) {
 // CreateAgentSession inserts a signed-in agent's session.
 func (s *Store) CreateAgentSession(ctx context.Context, as *veilig.AgentSession) error {
 	as.CreatedAt, as.LastSeenAt, as.ExpiresAt = norm(as.CreatedAt), norm(as.LastSeenAt), norm(as.ExpiresAt)
-	_, err := s.pool.Exec(ctx, `INSERT INTO agent_sessions (token_hash, agent_id, csrf_token, created_at, last_seen_at, expires_at)
+	_, err := s.db.Exec(ctx, `INSERT INTO agent_sessions (token_hash, agent_id, csrf_token, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 		as.TokenHash, as.AgentID, as.CSRFToken, as.CreatedAt, as.LastSeenAt, as.ExpiresAt)
 	if kind, _, ok := violation(err); ok {
@@ -160,7 +160,7 @@ func (s *Store) CreateAgentSession(ctx context.Context, as *veilig.AgentSession)
 // AgentSession returns an agent session by the hash of its token.
 func (s *Store) AgentSession(ctx context.Context, tokenHash []byte) (*veilig.AgentSession, error) {
 	var as veilig.AgentSession
-	err := s.pool.QueryRow(ctx, `SELECT token_hash, agent_id, csrf_token, created_at, last_seen_at, expires_at
+	err := s.db.QueryRow(ctx, `SELECT token_hash, agent_id, csrf_token, created_at, last_seen_at, expires_at
 		FROM agent_sessions WHERE token_hash = $1`, tokenHash).
 		Scan(&as.TokenHash, &as.AgentID, &as.CSRFToken, &as.CreatedAt, &as.LastSeenAt, &as.ExpiresAt)
 	if err != nil {
@@ -172,7 +172,7 @@ func (s *Store) AgentSession(ctx context.Context, tokenHash []byte) (*veilig.Age
 
 // TouchAgentSession records activity at at; ENOTFOUND if the session is gone.
 func (s *Store) TouchAgentSession(ctx context.Context, tokenHash []byte, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE agent_sessions SET last_seen_at = $1 WHERE token_hash = $2`, at, tokenHash)
+	tag, err := s.db.Exec(ctx, `UPDATE agent_sessions SET last_seen_at = $1 WHERE token_hash = $2`, at, tokenHash)
 	if err != nil {
 		return wrap("touch agent session", err)
 	}
@@ -184,6 +184,6 @@ func (s *Store) TouchAgentSession(ctx context.Context, tokenHash []byte, at time
 
 // DeleteAgentSession signs an agent out; deleting a missing session is no error.
 func (s *Store) DeleteAgentSession(ctx context.Context, tokenHash []byte) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM agent_sessions WHERE token_hash = $1`, tokenHash)
+	_, err := s.db.Exec(ctx, `DELETE FROM agent_sessions WHERE token_hash = $1`, tokenHash)
 	return wrap("delete agent session", err)
 }

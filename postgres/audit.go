@@ -9,11 +9,6 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-// querier is what both the pool and a transaction offer.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // insertAudit appends e and sets its ID.
 func insertAudit(ctx context.Context, q querier, e *veilig.AuditEntry) error {
 	attrs, err := auditAttributes(e.Attributes)
@@ -61,7 +56,7 @@ func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.Audi
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail
+	rows, err := s.db.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail
 		FROM audit_log
 		WHERE ($1::text IS NULL OR agent_id = $1)
 		AND ($2::text IS NULL OR session_id = $2)

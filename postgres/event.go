@@ -18,7 +18,7 @@ func (s *Store) EventsSince(ctx context.Context, f veilig.EventFilter, after int
 	if limit > 0 {
 		lim = limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, session_id, purpose_id, type, reason, at FROM events
+	rows, err := s.db.Query(ctx, `SELECT seq, session_id, purpose_id, type, reason, at FROM events
 		WHERE seq > $1
 		AND ($2::text IS NULL OR session_id = $2)
 		AND ($3::text[] IS NULL OR purpose_id = ANY($3))
@@ -42,7 +42,7 @@ func (s *Store) EventsSince(ctx context.Context, f veilig.EventFilter, after int
 // LastEventSeq returns the highest Seq stored, 0 if none.
 func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq); err != nil {
 		return 0, wrap("last event seq", err)
 	}
 	return seq, nil

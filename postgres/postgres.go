@@ -41,6 +41,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -73,7 +74,10 @@ var (
 
 // Store is a veilig.Store and veilig.EventBus on a PostgreSQL database.
 type Store struct {
-	pool         *pgxpool.Pool
+	pool *pgxpool.Pool
+	// db runs the statements: the pool, or while a new connection is
+	// warmed up, a transaction on it (warm.go).
+	db           querier
 	listenConfig *pgx.ConnConfig
 	hub          eventhub.Hub
 	log          *slog.Logger
@@ -82,6 +86,15 @@ type Store struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
+}
+
+// querier is what both the pool and a transaction do.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
 var (
@@ -106,6 +119,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	listenConfig := cfg.ConnConfig.Copy()
 	listenConfig.RuntimeParams["application_name"] = app + "-listener"
+	// The pool is opened whole and warm before the replica serves
+	// (warm.go); pool_min_conns in the URL overrides.
+	if cfg.MinConns == 0 {
+		cfg.MinConns = cfg.MaxConns
+	}
+	var migrated atomic.Bool
+	log := slog.Default().With("component", "postgres")
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if migrated.Load() {
+			if err := warmConn(ctx, conn); err != nil {
+				log.Warn("warming a new connection up failed; its statements run cold", "err", err)
+			}
+		}
+		return nil
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -119,8 +147,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	// The connections opened before the tables existed were not warmed:
+	// they go, and the pool is opened anew.
+	migrated.Store(true)
+	pool.Reset()
+	if err := warmPool(ctx, pool, int(cfg.MinConns)); err != nil {
+		log.Warn("warming the pool up failed; connections open on demand", "err", err)
+	}
 	s := &Store{
 		pool:         pool,
+		db:           pool,
 		listenConfig: listenConfig,
 		log:          slog.Default().With("component", "postgres listener"),
 		pingInterval: pingInterval,
@@ -314,7 +350,7 @@ func appendEvents(ctx context.Context, tx pgx.Tx, es []veilig.Event) error {
 
 // inTx runs fn in a transaction.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	return wrap(op, pgx.BeginFunc(ctx, s.pool, fn))
+	return wrap(op, pgx.BeginFunc(ctx, s.db, fn))
 }
 
 // wrap adds op to internal errors; application errors pass unchanged so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -341,5 +342,35 @@ func TestTransitionSeesOlderWriters(t *testing.T) {
 	}
 	if after != before+1 {
 		t.Errorf("version %d → %d after one UPDATE that did not set it, want +1", before, after)
+	}
+}
+
+// TestPoolOpensWarm: Open leaves the whole pool open, and every connection
+// has the statements of the telephony match path prepared, so a fresh
+// replica's first calls do not open and warm connections (warm.go).
+func TestPoolOpensWarm(t *testing.T) {
+	url := testpg.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	st := open(t, url+sep+"pool_max_conns=6")
+	counts, err := postgres.PreparedPerConn(t.Context(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("statements prepared per connection: %v", counts)
+	if len(counts) != 6 {
+		t.Fatalf("%d idle connections after Open, want the pool's 6", len(counts))
+	}
+	for i, n := range counts {
+		// The signature, the count, the lookup's three, the reads, the forgiveness.
+		if n < 8 {
+			t.Errorf("connection %d has %d statements prepared, want the match path's", i, n)
+		}
+	}
+	// And it works as before: nothing the warm-up did is left.
+	if n, err := st.CountMisses(t.Context(), nil, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("misses after the warm-up: %d %v", n, err)
 	}
 }

@@ -92,7 +92,7 @@ func (l *advisoryLock) Unlock() {
 
 // FollowDisclosure records that owner follows session id until until.
 func (s *Store) FollowDisclosure(ctx context.Context, id, owner string, until time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO disclosure_follows (session_id, owner, until) VALUES ($1, $2, $3)
+	_, err := s.db.Exec(ctx, `INSERT INTO disclosure_follows (session_id, owner, until) VALUES ($1, $2, $3)
 		ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, until = excluded.until`, id, owner, until)
 	if kind, _, ok := violation(err); ok && kind == "foreign key" {
 		return veilig.Errorf(veilig.ENOTFOUND, "session not found")
@@ -128,7 +128,7 @@ func (s *Store) ClaimOrphans(ctx context.Context, owner string, now, unfollowedB
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `WITH orphans AS (
+	rows, err := s.db.Query(ctx, `WITH orphans AS (
 			SELECT s.id FROM sessions s LEFT JOIN disclosure_follows f ON f.session_id = s.id
 			WHERE s.state IN ('created', 'disclosing') AND s.yivi_token <> ''
 			  AND ((f.session_id IS NULL AND s.created_at < $2) OR f.until < $1)

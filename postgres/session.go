@@ -89,7 +89,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 	if err != nil {
 		return veilig.Event{}, wrap("create session", err)
 	}
-	if err := s.pool.QueryRow(ctx, "WITH "+ins+",\n"+events+"\nSELECT seq FROM note", p...).Scan(&ev.Seq); err != nil {
+	if err := s.db.QueryRow(ctx, "WITH "+ins+",\n"+events+"\nSELECT seq FROM note", p...).Scan(&ev.Seq); err != nil {
 		return veilig.Event{}, wrap("create session", sessionConflict(err))
 	}
 	return ev, nil
@@ -97,7 +97,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 
 // Session returns a session by id.
 func (s *Store) Session(ctx context.Context, id string) (*veilig.StoredSession, error) {
-	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	sess, err := scanSession(s.db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrap("session", notFound(err, "session"))
 	}
@@ -106,7 +106,7 @@ func (s *Store) Session(ctx context.Context, id string) (*veilig.StoredSession, 
 
 // SessionByStatusToken returns a session by the hash of its status token.
 func (s *Store) SessionByStatusToken(ctx context.Context, tokenHash []byte) (*veilig.StoredSession, error) {
-	sess, err := scanSession(s.pool.QueryRow(ctx,
+	sess, err := scanSession(s.db.QueryRow(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE status_token_hash = $1`, tokenHash))
 	if err != nil {
 		return nil, wrap("session by status token", notFound(err, "session"))
@@ -117,7 +117,7 @@ func (s *Store) SessionByStatusToken(ctx context.Context, tokenHash []byte) (*ve
 // SessionByConnection returns the session a platform's call was matched to.
 func (s *Store) SessionByConnection(ctx context.Context, provider, callID string) (*veilig.StoredSession, error) {
 	// call_id <> '' lets the planner use the partial unique index.
-	sess, err := scanSession(s.pool.QueryRow(ctx,
+	sess, err := scanSession(s.db.QueryRow(ctx,
 		`SELECT `+sessionColumns+` FROM sessions WHERE provider = $1 AND call_id = $2 AND call_id <> ''`, provider, callID))
 	if err != nil {
 		return nil, wrap("session by call", notFound(err, "session"))
@@ -135,7 +135,7 @@ func (s *Store) Sessions(ctx context.Context, f veilig.SessionFilter) ([]*veilig
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+	rows, err := s.db.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE ($1::text[] IS NULL OR state = ANY($1))
 		AND ($2::text[] IS NULL OR purpose_id = ANY($2))
 		ORDER BY matched_at ASC NULLS LAST, created_at, id
@@ -164,7 +164,7 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 	at := norm(t.At)
 	for range maxTransitionAttempts {
 		var version int64
-		cur, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, version FROM sessions WHERE id = $1`, t.SessionID), &version)
+		cur, err := scanSession(s.db.QueryRow(ctx, `SELECT `+sessionColumns+`, version FROM sessions WHERE id = $1`, t.SessionID), &version)
 		if err != nil {
 			return nil, veilig.Event{}, wrap("transition", notFound(err, "session"))
 		}
@@ -242,7 +242,7 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 	fmt.Fprintf(&b, "\nSELECT %s, %s, %s FROM upd", sessionColumnsOf("upd"), audit, seq)
 
 	var auditID, eventSeq *int64
-	out, err := scanSession(s.pool.QueryRow(ctx, b.String(), p...), &auditID, &eventSeq)
+	out, err := scanSession(s.db.QueryRow(ctx, b.String(), p...), &auditID, &eventSeq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, veilig.Event{}, errStale
 	}
@@ -281,7 +281,7 @@ func (s *Store) MatchCode(ctx context.Context, codeHash []byte, call veilig.Conn
 		return nil, veilig.Event{}, wrap("match code", err)
 	}
 	var seq int64
-	out, err := scanSession(s.pool.QueryRow(ctx, q, p...), &seq)
+	out, err := scanSession(s.db.QueryRow(ctx, q, p...), &seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	} else if err != nil {
@@ -399,7 +399,7 @@ func (s *Store) SessionByCode(ctx context.Context, codeHash []byte, at time.Time
 	if len(codeHash) == 0 {
 		return nil, veilig.Errorf(veilig.ENOTFOUND, "no session holds this code")
 	}
-	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions
+	sess, err := scanSession(s.db.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE code_hash = $1 AND state = ANY($2) AND expires_at > $3`,
 		codeHash, []string{string(veilig.StateCreated), string(veilig.StateDisclosing), string(veilig.StateDisclosed)}, norm(at)))
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 // RememberSignature records sigHash until expiresAt; ECONFLICT on a replay.
 func (s *Store) RememberSignature(ctx context.Context, sigHash []byte, expiresAt time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO telephony_signatures (sig_hash, expires_at) VALUES ($1, $2)`, sigHash, expiresAt)
+	_, err := s.db.Exec(ctx, `INSERT INTO telephony_signatures (sig_hash, expires_at) VALUES ($1, $2)`, sigHash, expiresAt)
 	if _, ok := isUnique(err); ok {
 		return veilig.Errorf(veilig.ECONFLICT, "the request was seen before")
 	}
@@ -23,7 +23,7 @@ func (s *Store) RememberSignature(ctx context.Context, sigHash []byte, expiresAt
 // RecordMiss records a code that matched nothing, under a keyed hash of
 // the caller number; nil when the number was withheld.
 func (s *Store) RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES ($1, $2)`, nullBytes(callerKey), at)
+	_, err := s.db.Exec(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES ($1, $2)`, nullBytes(callerKey), at)
 	return wrap("record miss", err)
 }
 
@@ -35,7 +35,7 @@ func (s *Store) CountMisses(ctx context.Context, callerKey []byte, since time.Ti
 		key = callerKey
 	}
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM telephony_misses
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM telephony_misses
 		WHERE ($1::bytea IS NULL OR caller_key = $1) AND at >= $2`, key, since).Scan(&n)
 	if err != nil {
 		return 0, wrap("count misses", err)
@@ -97,7 +97,7 @@ func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byt
 			return err
 		})
 	}
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+	if err := s.db.SendBatch(ctx, &b).Close(); err != nil {
 		return veilig.CodeLookup{}, wrap("look up code", sessionConflict(err))
 	}
 	for i := range misses {
@@ -116,6 +116,6 @@ func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byt
 
 // ForgiveMiss deletes a miss recorded in advance.
 func (s *Store) ForgiveMiss(ctx context.Context, missID int64) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM telephony_misses WHERE id = $1`, missID)
+	_, err := s.db.Exec(ctx, `DELETE FROM telephony_misses WHERE id = $1`, missID)
 	return wrap("forgive miss", err)
 }
