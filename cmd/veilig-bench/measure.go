@@ -36,6 +36,9 @@ type modeResult struct {
 	matchLat          []time.Duration // telephony request to answer
 	eventLat          []time.Duration // telephony request to the event on another replica's agent stream
 	matchRunP99       []time.Duration // each run's p99 of matchLat
+	// matchLat apart: requests sent in each run's first coldFor, to
+	// replicas just started, and the rest.
+	matchColdLat, matchWarmLat []time.Duration
 	eventRunP99       []time.Duration
 	matchErrors       int
 	eventsMissing     int

@@ -106,6 +106,10 @@ func (r *results) markdown() string {
 			meets([]*modeResult{emb, ext}, func(m *modeResult) bool { return len(m.matchLat) > 0 },
 				func(m *modeResult) bool { return percentile(m.matchLat, .99) < 10*time.Millisecond }))
 		p("| … p99 of each run | %s | %s | | |\n", runList(emb, false), runList(ext, false))
+		p("| … p99 of the requests sent in each run's first %s (fresh replicas), pooled | %s | %s | | |\n", coldFor,
+			ms(percentile(emb.coldOrNil(true), .99)), ms(percentile(ext.coldOrNil(true), .99)))
+		p("| … p99 of the requests sent after that, pooled | %s | %s | | |\n",
+			ms(percentile(emb.coldOrNil(false), .99)), ms(percentile(ext.coldOrNil(false), .99)))
 		p("| telephony request → event on another replica's agent stream, p50 | %s | %s | | |\n", ms(percentile(emb.eventLatOrNil(), .5)), ms(percentile(ext.eventLatOrNil(), .5)))
 		p("| telephony request → event on another replica's agent stream, p99, pooled | %s | %s | < 100 ms | %s |\n", ms(percentile(emb.eventLatOrNil(), .99)), ms(percentile(ext.eventLatOrNil(), .99)),
 			meets([]*modeResult{emb, ext}, func(m *modeResult) bool { return len(m.eventLat) > 0 },
@@ -200,6 +204,22 @@ func pgPer(m *modeResult) time.Duration {
 	return m.contactPGCPU / time.Duration(m.contacts)
 }
 
+// coldFor is how long after a match run starts its requests count as
+// sent to fresh replicas.
+const coldFor = 1500 * time.Millisecond
+
+// coldOrNil is the match latencies of requests sent in each run's first
+// coldFor (cold) or after.
+func (m *modeResult) coldOrNil(cold bool) []time.Duration {
+	if m == nil {
+		return nil
+	}
+	if cold {
+		return m.matchColdLat
+	}
+	return m.matchWarmLat
+}
+
 func (m *modeResult) matchLatOrNil() []time.Duration {
 	if m == nil {
 		return nil
@@ -227,7 +247,8 @@ const method = `## How each figure is measured
   scheduled time whatever earlier ones do, and its latency counts from that time, so a stall is not hidden).
 - **Runs**: the match step runs several times, each on fresh replicas with freshly disclosed sessions; the
   table gives percentiles over all runs' requests together, and each run's p99 to show the spread (one
-  short CPU stall decides the p99 of a run of a few seconds).
+  short CPU stall decides the p99 of a run of a few seconds). The requests sent in a run's first 1.5 s,
+  when its replicas have just started, are also shown apart from the rest (cold and warm p99).
 - **Cross-replica event latency**: an agent stream (SSE) is open on replica 2 while the calls go to
   replica 1; the time from a call's scheduled send to its ` + "`matched`" + ` event arriving on that stream.
 - **CPU per verified contact**: the user+system CPU of the replicas (and, in external mode, of the Yivi

@@ -213,9 +213,14 @@ func (s *system) matches(ctx context.Context, m *modeResult) error {
 	wg.Wait()
 	m.matchErrors += int(bad.Load())
 	var runLat, runEv []time.Duration
-	for _, l := range lat {
+	for i, l := range lat {
 		if l > 0 {
 			runLat = append(runLat, l)
+			if sent[i].Sub(start) < coldFor {
+				m.matchColdLat = append(m.matchColdLat, l)
+			} else {
+				m.matchWarmLat = append(m.matchWarmLat, l)
+			}
 		}
 	}
 	index := map[string]int{}
