@@ -32,7 +32,7 @@ import (
 //     so an honest caller with a valid code matches whatever others do.
 //   - A code that belongs to a proof still being made (the app has the
 //     request, the result is not recorded yet, or the replica following it
-//     was lost) is not a miss: the call asks the Yivi server for the result
+//     was lost) is not a miss: the call asks the means for the result
 //     at once and waits for it up to ProofWait.
 
 // MissLimits bound the codes that match nothing. Zero turns a limit off.
@@ -211,7 +211,7 @@ const (
 )
 
 // awaitProof settles the proof of sess, a session whose code a call typed
-// before its disclosure was recorded. It asks the Yivi server at once
+// before its disclosure was recorded. It asks the means' server at once
 // (the app may have finished a moment ago, or the replica following the
 // session may be gone), stores a finished result itself, and otherwise
 // asks again until ProofWait has passed. Only a session whose app fetched
@@ -229,7 +229,7 @@ func (s *Service) awaitProof(ctx context.Context, sess *StoredSession) proofStat
 			progress, outcome, err := resolver.ResolveDisclosure(ctx, sess.ProofRef)
 			switch {
 			case err != nil:
-				s.log.Warn("ask the Yivi server about a call's proof", "session", sess.ID, "err", err)
+				s.log.Warn("ask the means about a call's proof", "session", sess.ID, "err", err)
 			case progress == ProgressFinished:
 				if err := s.finishDisclosure(ctx, sess.ID, outcome); err != nil {
 					s.log.Warn("store a call's proof", "session", sess.ID, "err", err)

@@ -70,7 +70,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 			gate.open(false)
 			s.following.remove(sess.ID)
 			s.log.Error("start proof", "session", sess.ID, "purpose", p.ID, "means", sess.Means, "err", err)
-			return nil, Errorf(EUNAVAILABLE, "the %s server is not available; try again later", sess.Means.Name())
+			return nil, Errorf(EUNAVAILABLE, "the %s server is not available; try again later", means.Name())
 		}
 		sess.ProofRef = started.Token
 		_, err = s.store.CreateSession(ctx, sess, CodeHash(s.codeKey, prep.Secret), TokenHash(statusToken), sess.ExpiresAt.Add(p.Retention))

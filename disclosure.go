@@ -13,10 +13,10 @@ type DisclosureRequest struct {
 	// proof is made: the channel's (Preparation.ReturnURL; the phone's
 	// tel:<number>,<code>), never augmented with a token; "" for none.
 	ClientReturnURL string
-	// ConnectWithin is how long the Yivi app has to fetch the request: the
-	// session's own lifetime, since a disclosure after it is refused
-	// anyway. The Yivi server then lets go of an abandoned session when we
-	// do; zero leaves its default (irmago: 15 minutes).
+	// ConnectWithin is how long the person's app has to fetch the
+	// request: the session's own lifetime, since a proof after it is
+	// refused anyway. The means' server then lets go of an abandoned proof
+	// when we do; zero leaves its default (Yivi's irmago: 15 minutes).
 	ConnectWithin time.Duration
 }
 
@@ -35,7 +35,7 @@ type StartedDisclosure struct {
 // from other goroutines, possibly before StartDisclosure returns; Finished is
 // called exactly once.
 type DisclosureWatcher struct {
-	Connected func()            // the Yivi app has fetched the request
+	Connected func()            // the person's app has fetched the request
 	Finished  func(ProofResult) // proven, cancelled, timed out or failed
 }
 
@@ -52,6 +52,8 @@ type DisclosureWatcher struct {
 type DisclosureService interface {
 	// Means is the means this service proves with.
 	Means() Means
+	// Name is what people call it ("Yivi"), for messages.
+	Name() string
 	// MaxAssurance is the highest level a proof by this means can give;
 	// each proof reports its own (ProofResult.Assurance).
 	MaxAssurance() Assurance
@@ -59,8 +61,8 @@ type DisclosureService interface {
 	CancelDisclosure(ctx context.Context, token string) error
 }
 
-// DisclosureProgress is where a disclosure is, as the Yivi server sees it
-// at the moment it is asked.
+// DisclosureProgress is where a proof is, as the means' server sees it at
+// the moment it is asked.
 type DisclosureProgress int
 
 const (
@@ -70,7 +72,7 @@ const (
 	ProgressFinished                            // over; the outcome comes with it
 )
 
-// DisclosureResolver asks the Yivi server about a disclosure now, instead
+// DisclosureResolver asks the means' server about a proof now, instead
 // of waiting for its watcher to hear. A call whose code belongs to a proof
 // that is not recorded yet (the app just finished, or the replica that
 // followed it was lost) uses it to settle the proof at once.

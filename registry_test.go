@@ -52,6 +52,7 @@ type employeeMeans struct{ scriptedYivi }
 
 func (*employeeMeans) Means() veilig.Means            { return "test-employee" }
 func (*employeeMeans) MaxAssurance() veilig.Assurance { return veilig.AssuranceLow }
+func (*employeeMeans) Name() string                   { return "Employee ID" }
 
 // TestChannelAndMeansRegistry: a channel and a means that exist only in
 // this test, registered as the real ones are, carry a contact through the

@@ -37,6 +37,8 @@ func (y *scriptedYivi) Means() veilig.Means { return veilig.MeansYivi }
 
 func (y *scriptedYivi) MaxAssurance() veilig.Assurance { return veilig.AssuranceSubstantial }
 
+func (y *scriptedYivi) Name() string { return "Yivi" }
+
 func (y *scriptedYivi) last() (veilig.DisclosureWatcher, veilig.DisclosureRequest) {
 	y.mu.Lock()
 	defer y.mu.Unlock()

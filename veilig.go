@@ -44,14 +44,5 @@ func (a Assurance) Valid() bool { return a.rank() > 0 }
 // AtLeast reports whether a is the same as or higher than min.
 func (a Assurance) AtLeast(min Assurance) bool { return a.rank() >= min.rank() && a.Valid() }
 
-// Name is how people call the means ("Yivi").
-func (m Means) Name() string {
-	switch m {
-	case MeansYivi:
-		return "Yivi"
-	}
-	return string(m)
-}
-
 // Clock returns the current time; tests replace it to move time forward.
 type Clock func() time.Time

@@ -406,5 +406,8 @@ func (e *Embedded) ResolveDisclosure(ctx context.Context, token string) (veilig.
 // Means is Yivi.
 func (*Embedded) Means() veilig.Means { return veilig.MeansYivi }
 
+// Name is the means' name in messages.
+func (*Embedded) Name() string { return "Yivi" }
+
 // MaxAssurance is the level a Yivi proof gives (Outcome).
 func (*Embedded) MaxAssurance() veilig.Assurance { return Assurance }

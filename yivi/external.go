@@ -406,5 +406,8 @@ func progress(s irma.ServerStatus) veilig.DisclosureProgress {
 // Means is Yivi.
 func (*External) Means() veilig.Means { return veilig.MeansYivi }
 
+// Name is the means' name in messages.
+func (*External) Name() string { return "Yivi" }
+
 // MaxAssurance is the level a Yivi proof gives (Outcome).
 func (*External) MaxAssurance() veilig.Assurance { return Assurance }

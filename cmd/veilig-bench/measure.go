@@ -32,26 +32,26 @@ type modeResult struct {
 	idleCPU, heldCPU    time.Duration // server CPU over idleFor, before and after the starts
 	held                int           // sessions held during heldCPU
 
-	matchRate         int
-	matchLat          []time.Duration // telephony request to answer
-	eventLat          []time.Duration // telephony request to the event on another replica's agent stream
-	matchRunP99       []time.Duration // each run's p99 of matchLat
+	matchRate   int
+	matchLat    []time.Duration // telephony request to answer
+	eventLat    []time.Duration // telephony request to the event on another replica's agent stream
+	matchRunP99 []time.Duration // each run's p99 of matchLat
 	// matchLat apart: requests sent in each run's first coldFor, to
 	// replicas just started, and the rest.
 	matchColdLat, matchWarmLat []time.Duration
-	eventRunP99       []time.Duration
-	matchErrors       int
-	eventsMissing     int
-	contacts          int
-	contactServerCPU  time.Duration // replicas + Yivi server
-	contactPGCPU      time.Duration
-	contactErrors     int
-	streams           int
-	streamRSS         int64 // bytes, delta
-	streamHeap        int64 // heap in use, delta
-	streamStacks      int64 // goroutine stacks in use, delta
-	streamsConnected  int
-	disclosurePrepDur time.Duration
+	eventRunP99                []time.Duration
+	matchErrors                int
+	eventsMissing              int
+	contacts                   int
+	contactServerCPU           time.Duration // replicas + Yivi server
+	contactPGCPU               time.Duration
+	contactErrors              int
+	streams                    int
+	streamRSS                  int64 // bytes, delta
+	streamHeap                 int64 // heap in use, delta
+	streamStacks               int64 // goroutine stacks in use, delta
+	streamsConnected           int
+	disclosurePrepDur          time.Duration
 }
 
 // system is one cluster: three replicas in one mode on their own database.
