@@ -36,6 +36,12 @@ type YiviServer struct {
 // requestor authenticates with token and may disclose and issue the demo
 // scheme's attributes; status events (SSE) are on.
 func StartYiviServer(ln net.Listener, schemes, privateKeys, token string) (*YiviServer, error) {
+	return StartYiviServerAt(ln, "http://"+ln.Addr().String()+"/irma", schemes, privateKeys, token)
+}
+
+// StartYiviServerAt is StartYiviServer for a server the Yivi app reaches
+// at appURL (its url setting, ending in /irma), e.g. through a proxy.
+func StartYiviServerAt(ln net.Listener, appURL, schemes, privateKeys, token string) (*YiviServer, error) {
 	base := "http://" + ln.Addr().String()
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)
@@ -44,7 +50,7 @@ func StartYiviServer(ln net.Listener, schemes, privateKeys, token string) (*Yivi
 			SchemesPath:           schemes,
 			IssuerPrivateKeysPath: privateKeys,
 			DisableSchemesUpdate:  true,
-			URL:                   base + "/irma",
+			URL:                   appURL,
 			EnableSSE:             true,
 			// As docs/scaling.md sets it for production: results are
 			// fetched at once, and every session held costs irmago's
