@@ -2,7 +2,7 @@
 # Makes sure what the tests need is on this machine: Go is assumed; a running
 # PostgreSQL is installed (Debian package) and started when missing, and so
 # are Chromium, Node.js and the front-end projects' packages for the browser
-# tests, and Caddy for the deployment tests. Prints the PostgreSQL URL the tests should use on its last line.
+# tests, and Caddy and buildah for the deployment tests. Prints the PostgreSQL URL the tests should use on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,11 +37,11 @@ for lock in web/*/package-lock.json; do
 done
 
 # The deployment tests: Caddy runs deploy/compose's Caddyfile in front of
-# local processes (internal/cluster's compose test).
-if ! command -v caddy >/dev/null 2>&1; then
-  echo "test-deps: installing Caddy" >&2
+# local processes, buildah builds its images (internal/cluster).
+if ! command -v caddy >/dev/null 2>&1 || ! command -v buildah >/dev/null 2>&1; then
+  echo "test-deps: installing Caddy and buildah" >&2
   as_root apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy buildah >&2
 fi
 
 if ! command -v psql >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then

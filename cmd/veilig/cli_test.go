@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -124,5 +125,22 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	if st := ta.do("GET", "/metrics", nil, nil, nil); st == 200 {
 		t.Fatal("metrics on the public listener")
+	}
+}
+
+// TestHealthCommand: veilig health exits 0 only when the URL answers 200.
+func TestHealthCommand(t *testing.T) {
+	ready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ready.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer down.Close()
+	if err := run([]string{"health", "-url", ready.URL + "/readyz"}); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	if err := run([]string{"health", "-url", down.URL + "/readyz"}); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("not ready: %v", err)
+	}
+	if err := run([]string{"health", "-url", "http://127.0.0.1:1/readyz", "-timeout", "1s"}); err == nil {
+		t.Fatal("nothing listening: no error")
 	}
 }

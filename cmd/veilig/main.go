@@ -40,6 +40,7 @@ func usage() error {
 commands:
   serve         run the server (no configuration needed for a local demo)
   migrate       create or upgrade the database schema and exit
+  health        exit 0 when a running veilig is ready (container health checks)
   user add      add an agent account (password read from the terminal or stdin)
   demo-scheme   regenerate the bundled demo Yivi scheme and keys
   demo wallet   issue demo credentials to a local wallet and disclose a session
@@ -62,6 +63,8 @@ func run(args []string) error {
 		return cmdServe(ctx, args[1:])
 	case "migrate":
 		return cmdMigrate(ctx, args[1:])
+	case "health":
+		return cmdHealth(ctx, args[1:])
 	case "user":
 		if len(args) < 2 || args[1] != "add" {
 			return fmt.Errorf("usage: veilig user add -username NAME -role agent|supervisor|admin -purposes ID,ID")
