@@ -198,33 +198,40 @@ agents:
 	}
 }
 
-// TestDocumentedExample loads the production example of
-// docs/configuration.md, its placeholders filled in, so the reference
-// cannot show a file that veilig refuses.
-func TestDocumentedExample(t *testing.T) {
-	doc, err := os.ReadFile("../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(doc), "## A production example\n\n```yaml\n")
-	example, _, closed := strings.Cut(rest, "```")
-	if !ok || !closed {
-		t.Fatal("docs/configuration.md has no production example")
-	}
-	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
-	filled := strings.NewReplacer(
-		"<base64, >= 32 bytes>", key, "<base64, 32 bytes>", key,
-		"<the account's auth token>", strings.Repeat("0a", 16), "<secret>", "client-secret", "<requestor token>", "token",
-	).Replace(example)
-	if strings.Contains(filled, "<") {
-		t.Fatalf("a placeholder this test does not fill: %s", filled)
-	}
-	c, err := Load(write(t, filled), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := c.Purposes[0].Domain()
-	if s := telephony.SettingsOf(p); s == nil || s.Number != "+31201234567" || len(c.Purposes[0].Legacy()) != 0 || len(p.Means) != 1 {
-		t.Fatalf("the example's purpose: %+v %+v", p, s)
+// TestDocumentedExamples loads the configuration examples of the docs
+// (the production example of docs/configuration.md, the server of
+// docs/install.md), their placeholders filled in, so a reference cannot
+// show a file that veilig refuses.
+func TestDocumentedExamples(t *testing.T) {
+	for _, ex := range []struct{ doc, after string }{
+		{"../docs/configuration.md", "## A production example\n"},
+		{"../docs/install.md", "## 2. Configuration and secrets\n"},
+	} {
+		doc, err := os.ReadFile(ex.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(doc), ex.after)
+		_, rest, opened := strings.Cut(rest, "```yaml\n")
+		example, _, closed := strings.Cut(rest, "```")
+		if !ok || !opened || !closed {
+			t.Fatalf("%s has no example after %q", ex.doc, ex.after)
+		}
+		key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+		filled := strings.NewReplacer(
+			"<base64, >= 32 bytes>", key, "<base64, 32 bytes>", key,
+			"<the account's auth token>", strings.Repeat("0a", 16), "<secret>", "client-secret", "<requestor token>", "token",
+		).Replace(example)
+		if strings.Contains(filled, "<") {
+			t.Fatalf("%s: a placeholder this test does not fill: %s", ex.doc, filled)
+		}
+		c, err := Load(write(t, filled), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", ex.doc, err)
+		}
+		p := c.Purposes[0].Domain()
+		if s := telephony.SettingsOf(p); s == nil || s.Number != "+31201234567" || len(c.Purposes[0].Legacy()) != 0 {
+			t.Fatalf("%s: the example's purpose: %+v %+v", ex.doc, p, s)
+		}
 	}
 }

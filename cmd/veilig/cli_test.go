@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +36,16 @@ func withStdin(t *testing.T, s string, fn func()) {
 func TestUserAddAndMigrate(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("VEILIG_DATA_DIR", dir)
+	// Before any database exists (an operator who forgot -config), the
+	// account is refused, not put into a new local file.
+	withStdin(t, "a long enough password\n", func() {
+		if err := run([]string{"user", "add", "-username", "ada", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "-config") {
+			t.Fatalf("user add without a database: %v", err)
+		}
+	})
+	if _, err := os.Stat(filepath.Join(dir, "veilig.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("user add created a database: %v", err)
+	}
 	if err := run([]string{"migrate"}); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -143,6 +144,15 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 	}
 	if err := agent.Validate(); err != nil {
 		return fmt.Errorf("%s", veilig.ErrorMessage(err))
+	}
+	// Accounts are added to a deployment's database. Without -config a
+	// deployment on PostgreSQL would silently get its first admin in a new
+	// local SQLite file instead: a database that does not exist yet is
+	// never created here.
+	if path, ok := strings.CutPrefix(cfg.Database.URL, "sqlite:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no database at %s: accounts are added to a deployment's database; name its configuration with -config (or start veilig once to create this one)", path)
+		}
 	}
 	password, err := readPassword(*stdin)
 	if err != nil {
