@@ -88,6 +88,18 @@ func (a *Auth) limiter(key string, perMinute int) *rate.Limiter {
 	return l
 }
 
+// untilAttempt is how long until l allows another failed attempt: the
+// budget refills one attempt per minute/perMinute (6 s at the default of
+// 10), in whole seconds rounded up.
+func untilAttempt(l *rate.Limiter) time.Duration {
+	missing := 1 - l.Tokens()
+	if missing <= 0 {
+		return 0
+	}
+	d := time.Duration(missing / float64(l.Limit()) * float64(time.Second))
+	return max(time.Second, (d + time.Second - 1).Truncate(time.Second))
+}
+
 // SignedIn is a successful sign-in: Token goes into the cookie, CSRFToken to
 // the page.
 type SignedIn struct {
@@ -106,7 +118,12 @@ func (a *Auth) Login(ctx context.Context, username, password, remoteAddr string)
 	// behind one address, are never limited.
 	byUser, byAddr := a.limiter("user:"+username, a.perMinute), a.limiter("addr:"+remoteAddr, 10*a.perMinute)
 	if byUser.Tokens() < 1 || byAddr.Tokens() < 1 {
-		return nil, veilig.Errorf(veilig.ERATELIMIT, "too many failed sign-in attempts; wait a minute")
+		wait := max(untilAttempt(byUser), untilAttempt(byAddr))
+		return nil, &veilig.Error{
+			Code:       veilig.ERATELIMIT,
+			Message:    fmt.Sprintf("too many failed sign-in attempts; try again in %d s", int(wait/time.Second)),
+			RetryAfter: wait,
+		}
 	}
 	failed := func() {
 		byUser.Allow()

@@ -125,9 +125,16 @@ func TestFailuresAreRateLimited(t *testing.T) {
 	if veilig.ErrorCode(err) != veilig.ERATELIMIT {
 		t.Fatalf("no limit after 10 failures: %v", err)
 	}
-	// Even the right password waits now: the budget is per username.
-	if _, err := auth.Login(ctx, "alice", "correct horse battery", "10.0.0.4"); veilig.ErrorCode(err) != veilig.ERATELIMIT {
+	// Even the right password waits now: the budget is per username. The
+	// answer says how long: the budget refills one attempt per
+	// minute/perMinute, whole seconds rounded up.
+	_, err = auth.Login(ctx, "alice", "correct horse battery", "10.0.0.4")
+	if veilig.ErrorCode(err) != veilig.ERATELIMIT {
 		t.Fatalf("right password while limited: %v", err)
+	}
+	const refill = time.Minute / 5 // setup: 5 a minute
+	if d := veilig.ErrorRetryAfter(err); d < time.Second || d > refill {
+		t.Fatalf("Retry-After %v, want at most one refill (%v)", d, refill)
 	}
 }
 

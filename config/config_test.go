@@ -235,3 +235,14 @@ func TestDocumentedExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestListenerKeysUsedOnlyOnOne: keys the listener type has but one
+// listener does not use are refused, not silently ignored.
+func TestListenerKeysUsedOnlyOnOne(t *testing.T) {
+	_, err := Load(write(t, "internal: {url: http://x, trusted_proxies: [10.0.0.0/8]}\npublic: {pprof: true}\n"), nil)
+	for _, key := range []string{"internal.url: is not used", "internal.trusted_proxies: is not used", "public.pprof: is not allowed"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("want %q, got %v", key, err)
+		}
+	}
+}

@@ -48,6 +48,17 @@ func (c *Config) listenerProblems(k *checker) {
 	if c.Public.Listen != "" && c.Public.Listen == c.Internal.Listen && !strings.HasSuffix(c.Public.Listen, ":0") {
 		k.add("internal.listen", "must differ from public.listen: the telephony API and metrics must not be public")
 	}
+	// Both listeners share one type; what only one of them uses is
+	// refused on the other rather than accepted and ignored.
+	if c.Internal.URL != "" {
+		k.add("internal.url", "is not used: only the public listener has a URL people reach")
+	}
+	if len(c.Internal.TrustedProxies) > 0 {
+		k.add("internal.trusted_proxies", "is not used: only the public listener is behind a proxy")
+	}
+	if c.Public.PProf {
+		k.add("public.pprof", "is not allowed: the profiler is served on the internal listener only (internal.pprof)")
+	}
 	for _, l := range []struct {
 		key string
 		l   *Listener
@@ -87,7 +98,7 @@ func (c *Config) yiviProblems(k *checker) {
 	switch c.Yivi.Mode {
 	case "embedded":
 		if c.Yivi.SchemesPath == "" && !c.Demo {
-			k.add("yivi.schemes_path", "is required when demo is off (schemes are never downloaded)")
+			k.add("yivi.schemes_path", "is required for the embedded server when demo is off (schemes are never downloaded)")
 		}
 		if c.Yivi.URL != "" || c.Yivi.Token != "" {
 			k.add("yivi.url", "url and token are for mode external")

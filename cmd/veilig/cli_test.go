@@ -155,3 +155,24 @@ func TestHealthCommand(t *testing.T) {
 		t.Fatal("nothing listening: no error")
 	}
 }
+
+// TestHelpAndUsageExitCodes: help asked for exits 0, for every command; a
+// command line veilig does not understand exits 2; a failure exits 1.
+func TestHelpAndUsageExitCodes(t *testing.T) {
+	for _, args := range [][]string{
+		{"-h"}, {"help"}, {"serve", "-h"}, {"migrate", "-h"}, {"health", "-h"}, {"user", "-h"}, {"user", "add", "-h"},
+		{"demo", "-h"}, {"demo", "wallet", "-h"}, {"demo", "call", "-h"}, {"demo-scheme", "-h"},
+	} {
+		if code := exitCode(run(args)); code != 0 {
+			t.Errorf("veilig %s: exit %d, want 0", strings.Join(args, " "), code)
+		}
+	}
+	for _, args := range [][]string{{}, {"nope"}, {"user"}, {"user", "remove"}, {"demo"}, {"demo", "nope"}} {
+		if code := exitCode(run(args)); code != 2 {
+			t.Errorf("veilig %s: exit %d, want 2", strings.Join(args, " "), code)
+		}
+	}
+	if code := exitCode(run([]string{"health", "-url", "http://127.0.0.1:1/readyz", "-timeout", "1s"})); code != 1 {
+		t.Errorf("a failing health check: exit %d, want 1", code)
+	}
+}

@@ -26,12 +26,28 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "veilig:", err)
-		}
-		os.Exit(1)
+	os.Exit(exitCode(run(os.Args[1:])))
+}
+
+// errUsage is a command line veilig does not understand; the usage has
+// been printed.
+var errUsage = errors.New("usage")
+
+// exitCode is 0 for success and for help asked for (-h), 2 for a command
+// line not understood, 1 for everything else, which it prints.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
 	}
+	fmt.Fprintln(os.Stderr, "veilig:", err)
+	return 1
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
 func usage() error {
@@ -49,12 +65,18 @@ commands:
 
 Run "veilig <command> -h" for the flags of a command.
 `)
-	return flag.ErrHelp
+	return nil
+}
+
+// usageError prints the usage and returns errUsage.
+func usageError() error {
+	_ = usage()
+	return errUsage
 }
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return usage()
+		return usageError()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -66,23 +88,33 @@ func run(args []string) error {
 	case "health":
 		return cmdHealth(ctx, args[1:])
 	case "user":
-		if len(args) < 2 || args[1] != "add" {
-			return fmt.Errorf("usage: veilig user add -username NAME -role agent|supervisor|admin -purposes ID,ID")
+		const userUsage = "usage: veilig user add -config FILE -username NAME -role agent|supervisor|admin -purposes ID,ID (veilig user add -h: every flag)"
+		switch {
+		case len(args) >= 2 && args[1] == "add":
+			return cmdUserAdd(ctx, args[2:])
+		case len(args) >= 2 && isHelp(args[1]):
+			fmt.Fprintln(os.Stderr, userUsage)
+			return nil
 		}
-		return cmdUserAdd(ctx, args[2:])
+		fmt.Fprintln(os.Stderr, userUsage)
+		return errUsage
 	case "demo-scheme":
 		return cmdDemoScheme(ctx, args[1:])
 	case "demo":
-		if len(args) < 2 {
-			return errors.New("usage: veilig demo wallet|call")
+		const demoUsage = "usage: veilig demo wallet|call [flags] (veilig demo wallet -h, veilig demo call -h: every flag)"
+		if len(args) >= 2 {
+			switch {
+			case args[1] == "wallet":
+				return cmdDemoWallet(ctx, args[2:])
+			case args[1] == "call":
+				return cmdDemoCall(ctx, args[2:])
+			case isHelp(args[1]):
+				fmt.Fprintln(os.Stderr, demoUsage)
+				return nil
+			}
 		}
-		switch args[1] {
-		case "wallet":
-			return cmdDemoWallet(ctx, args[2:])
-		case "call":
-			return cmdDemoCall(ctx, args[2:])
-		}
-		return fmt.Errorf("unknown demo command %q (wallet or call)", args[1])
+		fmt.Fprintln(os.Stderr, demoUsage)
+		return errUsage
 	case "version", "-version", "--version":
 		fmt.Println("veilig", version)
 		return nil
@@ -90,5 +122,5 @@ func run(args []string) error {
 		return usage()
 	}
 	fmt.Fprintf(os.Stderr, "veilig: unknown command %q\n\n", args[0])
-	return usage()
+	return usageError()
 }

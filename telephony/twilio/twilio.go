@@ -11,8 +11,9 @@
 // destroys the attributes.
 //
 // Every request must carry a valid X-Twilio-Signature for the exact URL
-// Twilio requested (Config.BaseURL + path and query); others are refused
-// with 403 before anything is read from them.
+// Twilio requested (Config.BaseURL + path and query) and its form
+// parameters; others are refused with 403 and nothing of them is used.
+// (The bounded form body is read first: the signature covers it.)
 package twilio
 
 import (
