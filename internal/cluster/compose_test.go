@@ -100,8 +100,8 @@ func TestComposeTopology(t *testing.T) {
 	proxy := exec.CommandContext(ctx, caddy, "run", "--config", "../../deploy/compose/Caddyfile", "--adapter", "caddyfile")
 	proxy.Env = append(os.Environ(),
 		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "caddy"), "XDG_CONFIG_HOME="+filepath.Join(dir, "caddy"),
-		"CADDY_ADMIN=off", "CADDY_BIND=127.0.0.1", "VEILIG_SITE="+site,
-		"VEILIG_YIVI="+yln.Addr().String(), "VEILIG_REPLICAS="+strings.Join(upstreams, " "))
+		"CADDY_ADMIN=off", "CADDY_BIND=127.0.0.1", "CADDY_SITE="+site,
+		"CADDY_YIVI="+yln.Addr().String(), "CADDY_REPLICAS="+strings.Join(upstreams, " "))
 	var proxyLog bytes.Buffer
 	proxy.Stdout, proxy.Stderr = &proxyLog, &proxyLog
 	if err := proxy.Start(); err != nil {
