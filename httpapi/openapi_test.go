@@ -9,9 +9,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestOpenAPIMatchesRoutes keeps the OpenAPI document true: every route
-// served is documented with its method, and every documented operation is
-// served.
+// TestOpenAPIMatchesRoutes keeps the OpenAPI document true for the API's
+// own routes: every route served is documented with its method, and every
+// documented operation is served. (cmd/veilig's TestOpenAPICoversEveryRoute
+// checks every pattern of a fully configured veilig.)
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc struct {
 		OpenAPI string                          `yaml:"openapi"`
@@ -25,6 +26,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	var documented []string
 	for path, ops := range doc.Paths {
+		// The pages, the Yivi server, Twilio, the demo and operations are
+		// added by cmd/veilig; its route test checks them with the rest.
+		if !strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/telephony/") && path != "/healthz" && path != "/readyz" {
+			continue
+		}
 		for method := range ops {
 			if method == "parameters" {
 				continue

@@ -152,44 +152,80 @@ func routeNames(rs []route) []string {
 // NewPublic returns the handler of the public listener.
 func NewPublic(cfg Config) http.Handler {
 	s := newServer(cfg)
-	mux := http.NewServeMux()
-	for _, r := range s.publicRoutes() {
-		mux.Handle(r.method+" "+r.path, s.Metrics.instrument(r.path, r.h))
-	}
-	if s.Yivi != nil {
-		mux.Handle("/irma/", s.Metrics.instrument("/irma/", s.yiviCORS(http.StripPrefix("/irma", s.Yivi))))
-	}
-	for pattern, h := range s.Pages {
-		mux.Handle(pattern, h)
-	}
-	if _, ok := s.Pages["GET /{$}"]; !ok {
-		mux.HandleFunc("GET /{$}", s.index)
-	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "no such endpoint"))
-	})
-	return s.recoverer(securityHeaders(mux))
+	return s.recoverer(securityHeaders(muxOf(s.publicHandlers())))
 }
 
 // NewInternal returns the handler of the internal listener.
 func NewInternal(cfg Config) http.Handler {
 	s := newServer(cfg)
+	return s.recoverer(securityHeaders(muxOf(s.internalHandlers())))
+}
+
+// Patterns returns every pattern the two listeners serve with cfg, the
+// API's routes and the rest (the Yivi server, pages, metrics, profiler,
+// the catch-alls), as NewPublic and NewInternal register them.
+func Patterns(cfg Config) (public, internal []string) {
+	s := newServer(cfg)
+	for _, h := range s.publicHandlers() {
+		public = append(public, h.pattern)
+	}
+	for _, h := range s.internalHandlers() {
+		internal = append(internal, h.pattern)
+	}
+	return public, internal
+}
+
+type handler struct {
+	pattern string
+	h       http.Handler
+}
+
+func muxOf(hs []handler) *http.ServeMux {
 	mux := http.NewServeMux()
+	for _, h := range hs {
+		mux.Handle(h.pattern, h.h)
+	}
+	return mux
+}
+
+func (s *server) publicHandlers() []handler {
+	var hs []handler
+	for _, r := range s.publicRoutes() {
+		hs = append(hs, handler{r.method + " " + r.path, s.Metrics.instrument(r.path, r.h)})
+	}
+	if s.Yivi != nil {
+		hs = append(hs, handler{"/irma/", s.Metrics.instrument("/irma/", s.yiviCORS(http.StripPrefix("/irma", s.Yivi)))})
+	}
+	for pattern, h := range s.Pages {
+		hs = append(hs, handler{pattern, h})
+	}
+	if _, ok := s.Pages["GET /{$}"]; !ok {
+		hs = append(hs, handler{"GET /{$}", http.HandlerFunc(s.index)})
+	}
+	hs = append(hs, handler{"/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "no such endpoint"))
+	})})
+	return hs
+}
+
+func (s *server) internalHandlers() []handler {
+	var hs []handler
 	for _, r := range s.internalRoutes() {
-		mux.Handle(r.method+" "+r.path, s.Metrics.instrument(r.path, r.h))
+		hs = append(hs, handler{r.method + " " + r.path, s.Metrics.instrument(r.path, r.h)})
 	}
 	if s.Registry != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+		hs = append(hs, handler{"GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})})
 	}
 	if s.PProf {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		hs = append(hs,
+			handler{"GET /debug/pprof/", http.HandlerFunc(pprof.Index)},
+			handler{"GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile)},
+			handler{"GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace)})
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	hs = append(hs, handler{"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "no such endpoint"))
-	})
-	return s.recoverer(securityHeaders(mux))
+	})})
+	return hs
 }
 
 func securityHeaders(next http.Handler) http.Handler {

@@ -52,6 +52,7 @@ func openStore(ctx context.Context, cfg *config.Config) (store, error) {
 // end-to-end tests so they test what runs.
 type app struct {
 	cfg       *config.Config
+	hcfg      httpapi.Config // what the listeners serve (httpapi.Patterns lists it)
 	log       *slog.Logger
 	store     store
 	embedded  *yivi.Embedded // nil with an external Yivi server
@@ -299,6 +300,7 @@ func (a *app) servers(hcfg httpapi.Config) {
 	}
 	a.public = server(httpapi.NewPublic(hcfg))
 	a.internal = server(httpapi.NewInternal(hcfg))
+	a.hcfg = hcfg
 }
 
 func hasPurpose(ps []*veilig.Purpose, id string) bool {
