@@ -15,6 +15,7 @@ import (
 
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/agentauth"
+	"github.com/veiligcontact/veilig/config"
 	"github.com/veiligcontact/veilig/sqlite"
 )
 
@@ -86,6 +87,16 @@ func TestUserAddAndMigrate(t *testing.T) {
 	}
 	if _, err := st.AgentByUsername(context.Background(), "bob"); veilig.ErrorCode(err) != veilig.ENOTFOUND {
 		t.Fatalf("a refused user was stored: %v", err)
+	}
+	// An account for single sign-on only: no password is asked, none opens it.
+	if err := run([]string{"user", "add", "-username", "dora", "-no-password"}); err != nil {
+		t.Fatalf("user add -no-password: %v", err)
+	}
+	if d, err := st.AgentByUsername(context.Background(), "dora"); err != nil || d.PasswordHash != "" {
+		t.Fatalf("dora: %+v %v", d, err)
+	}
+	if _, err := auth.Login(context.Background(), "dora", "", "127.0.0.1"); veilig.ErrorCode(err) != veilig.EUNAUTHORIZED {
+		t.Fatalf("a single sign-on account opened with an empty password: %v", err)
 	}
 }
 
@@ -174,5 +185,29 @@ func TestHelpAndUsageExitCodes(t *testing.T) {
 	}
 	if code := exitCode(run([]string{"health", "-url", "http://127.0.0.1:1/readyz", "-timeout", "1s"})); code != 1 {
 		t.Errorf("a failing health check: exit %d, want 1", code)
+	}
+}
+
+// TestDemoCallOverTLS: with TLS on the internal listener, veilig demo call
+// speaks https to it and trusts its certificate (it answered "telephony
+// API: 400" in plain http before).
+func TestDemoCallOverTLS(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "veilig.db")
+	ta := startApp(t, db, func(c *config.Config) {
+		c.Internal.TLSCert, c.Internal.TLSKey = certFile, keyFile
+	})
+	if !strings.HasPrefix(ta.internalURL(), "https://") {
+		t.Fatalf("internal listener %s", ta.internalURL())
+	}
+	for k, v := range map[string]string{
+		"VEILIG_DATA_DIR": ta.cfg.DataDir, "VEILIG_DATABASE_URL": db,
+		"VEILIG_INTERNAL_LISTEN":   strings.TrimPrefix(ta.internalURL(), "https://"),
+		"VEILIG_INTERNAL_TLS_CERT": certFile, "VEILIG_INTERNAL_TLS_KEY": keyFile,
+	} {
+		t.Setenv(k, v)
+	}
+	// A code no session holds: answered, not matched, and no error.
+	if err := run([]string{"demo", "call", "-code", "0000000000", "-caller", "+31612345678"}); err != nil {
+		t.Fatalf("demo call over TLS: %v", err)
 	}
 }

@@ -100,10 +100,28 @@ func cmdDemoCall(ctx context.Context, args []string) error {
 		return err
 	}
 	base := *internal
+	client := &telephony.Client{Secret: sec.telephonySecret}
+	if cfg.Internal.TLSCert != "" {
+		// The internal listener speaks TLS: trust its own certificate
+		// (self-signed on a private network) besides the system's roots.
+		pem, err := os.ReadFile(cfg.Internal.TLSCert)
+		if err != nil {
+			return fmt.Errorf("internal.tls_cert: %w", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		roots.AppendCertsFromPEM(pem)
+		client.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+		if base == "" {
+			base = "https://" + cfg.Internal.Listen
+		}
+	}
 	if base == "" {
 		base = "http://" + cfg.Internal.Listen
 	}
-	client := &telephony.Client{BaseURL: base, Secret: sec.telephonySecret}
+	client.BaseURL = base
 	if *state != "" {
 		if *callID == "" {
 			return fmt.Errorf("-state needs the -call-id of the matched call")

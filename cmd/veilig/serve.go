@@ -126,6 +126,7 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 	role := fs.String("role", "agent", "agent, supervisor or admin")
 	purposes := fs.String("purposes", "*", "comma-separated purpose ids the agent serves, or *")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of the terminal")
+	noPassword := fs.Bool("no-password", false, "an account for single sign-on only (agents.oidc): no password opens it")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
@@ -154,12 +155,14 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 			return fmt.Errorf("no database at %s: accounts are added to a deployment's database; name its configuration with -config (or start veilig once to create this one)", path)
 		}
 	}
-	password, err := readPassword(*stdin)
-	if err != nil {
-		return err
-	}
-	if agent.PasswordHash, err = agentauth.HashPassword(password); err != nil {
-		return fmt.Errorf("%s", veilig.ErrorMessage(err))
+	if !*noPassword {
+		password, err := readPassword(*stdin)
+		if err != nil {
+			return err
+		}
+		if agent.PasswordHash, err = agentauth.HashPassword(password); err != nil {
+			return fmt.Errorf("%s", veilig.ErrorMessage(err))
+		}
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
