@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -60,15 +61,21 @@ func TestComposeTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	yln, err := net.Listen("tcp", "127.0.0.1:0")
+	// irmago's server CLI with deploy/compose/irma-server.yaml, as the
+	// compose file runs it; a second, in-process requestor server only
+	// issues the wallet its demo credentials (production has no issuer).
+	yiviPort, _ := FreePort()
+	token := "compose-requestor-" + b64(12)
+	yiviSrv, yiviLog := startYiviCLI(t, yiviPort, site+"/irma", schemes, token)
+	iln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	yiviSrv, err := StartYiviServerAt(yln, site+"/irma", schemes, keys, "compose-requestor-"+b64(12))
+	issuer, err := StartYiviServer(iln, schemes, keys, "issuer-"+b64(12))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(yiviSrv.Close)
+	t.Cleanup(issuer.Close)
 
 	tel := make([]byte, 32)
 	copy(tel, b64(32))
@@ -101,7 +108,7 @@ func TestComposeTopology(t *testing.T) {
 	proxy.Env = append(os.Environ(),
 		"HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "caddy"), "XDG_CONFIG_HOME="+filepath.Join(dir, "caddy"),
 		"CADDY_ADMIN=off", "CADDY_BIND=127.0.0.1", "CADDY_SITE="+site,
-		"CADDY_YIVI="+yln.Addr().String(), "CADDY_REPLICAS="+strings.Join(upstreams, " "))
+		fmt.Sprintf("CADDY_YIVI=127.0.0.1:%d", yiviPort), "CADDY_REPLICAS="+strings.Join(upstreams, " "))
 	var proxyLog bytes.Buffer
 	proxy.Stdout, proxy.Stderr = &proxyLog, &proxyLog
 	if err := proxy.Start(); err != nil {
@@ -139,7 +146,7 @@ func TestComposeTopology(t *testing.T) {
 		t.Fatalf("user add: %v: %s", err, out)
 	}
 
-	w, err := NewWallet(ctx, filepath.Join(dir, "wallet"), schemes, yiviSrv.URL, yiviSrv.Token)
+	w, err := NewWallet(ctx, filepath.Join(dir, "wallet"), schemes, issuer.URL, issuer.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +198,124 @@ func TestComposeTopology(t *testing.T) {
 	}
 	if err := admin.EndContact(ctx, s.SessionID); err != nil {
 		t.Fatal(err)
+	}
+	// What the file asks of the Yivi server held: no scheme downloads,
+	// status events on.
+	if log := yiviLog.String(); strings.Contains(log, "Updating schemes every") {
+		t.Errorf("the Yivi server updates schemes, though irma-server.yaml says never:\n%s", tail(log, 2000))
+	}
+	checkStatusEvents(t, yiviSrv)
+}
+
+// startYiviCLI runs irmago's `yivi irma server` (built once per irmago
+// version into the user cache) with deploy/compose/irma-server.yaml, only
+// its port, url, schemes and requestor key replaced for local processes
+// and its disclosing permission for the demo scheme.
+func startYiviCLI(t *testing.T, port int, appURL, schemes, token string) (*YiviServer, *bytes.Buffer) {
+	t.Helper()
+	bin := yiviCLI(t)
+	raw, err := os.ReadFile("../../deploy/compose/irma-server.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["port"], cfg["url"], cfg["schemes_path"] = port, appURL, schemes
+	cfg["listen_addr"] = "127.0.0.1"
+	req, ok := cfg["requestors"].(map[string]any)["veilig"].(map[string]any)
+	if !ok {
+		t.Fatal("irma-server.yaml has no requestor veilig")
+	}
+	req["key"], req["disclose_perms"] = token, []string{demoscheme.SchemeID + ".*"}
+	out, _ := yaml.Marshal(cfg)
+	path := filepath.Join(t.TempDir(), "irma-server.yaml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "irma", "server", "--config="+path)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("yivi server log (tail):\n%s", tail(log.String(), 3000))
+		}
+	})
+	y := &YiviServer{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Token: token}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return y, &log
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Yivi server never listened:\n%s", log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// yiviCLI builds irmago's yivi command at the version go.mod pins, in its
+// own module, once per version (as deploy/compose/build-images.sh does).
+func yiviCLI(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/privacybydesign/irmago").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(out))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "veilig-test", "yivi-"+version)
+	bin := filepath.Join(dir, "yivi")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	cmd := exec.CommandContext(t.Context(), "go", "install", "github.com/privacybydesign/irmago/yivi@"+version)
+	cmd.Dir = t.TempDir() // outside this module: irmago's own go.mod decides
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0", "GOFLAGS=-trimpath")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build irmago's yivi command: %v\n%s", err, b)
+	}
+	return bin
+}
+
+// checkStatusEvents starts a session on the requestor API and asks its
+// status events: the server must stream them (sse in its configuration).
+func checkStatusEvents(t *testing.T, y *YiviServer) {
+	t.Helper()
+	body := `{"@context":"https://irma.app/ld/request/disclosure/v2","disclose":[[["` + demoscheme.FullName + `"]]]}`
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, y.URL+"/session", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", y.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct{ Token string }
+	err = json.NewDecoder(resp.Body).Decode(&pkg)
+	resp.Body.Close()
+	if err != nil || pkg.Token == "" {
+		t.Fatalf("start a session on the Yivi server: %d %v", resp.StatusCode, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, y.URL+"/session/"+pkg.Token+"/statusevents", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Errorf("status events: %d %s, want a stream (sse: true)", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
 
