@@ -44,6 +44,13 @@ if ! command -v caddy >/dev/null 2>&1 || ! command -v buildah >/dev/null 2>&1; t
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy buildah >&2
 fi
 
+# The docs' shell examples run as written (docs/telephony-api.md's signing).
+if ! command -v xxd >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+  echo "test-deps: installing xxd, openssl and curl" >&2
+  as_root apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xxd openssl curl >&2
+fi
+
 if ! command -v psql >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
   echo "test-deps: installing PostgreSQL" >&2
   as_root apt-get update -qq >&2
