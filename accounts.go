@@ -36,9 +36,32 @@ type AccountPatch struct {
 	Disabled    *bool
 }
 
-// Accounts lists every account.
-func (s *Service) Accounts(ctx context.Context) ([]*Agent, error) {
-	return s.store.Agents(ctx)
+// Accounts lists the accounts of admin by's organisation.
+func (s *Service) Accounts(ctx context.Context, by *Agent) ([]*Agent, error) {
+	all, err := s.store.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Agent, 0, len(all))
+	for _, a := range all {
+		if orgOf(a.OrgID) == orgOf(by.OrgID) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// account returns account id if it is of admin by's organisation; another
+// organisation's is answered as one that does not exist.
+func (s *Service) account(ctx context.Context, by *Agent, id string) (*Agent, error) {
+	a, err := s.store.Agent(ctx, id)
+	if err == nil && orgOf(a.OrgID) != orgOf(by.OrgID) {
+		err = Errorf(ENOTFOUND, "no such account")
+	}
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "no such account")
+	}
+	return a, err
 }
 
 // CreateAccount makes an account on behalf of admin by.
@@ -47,7 +70,7 @@ func (s *Service) Accounts(ctx context.Context) ([]*Agent, error) {
 func (s *Service) CreateAccount(ctx context.Context, by *Agent, in NewAccount, remoteAddr string) (*Agent, error) {
 	a := &Agent{
 		ID: newID(), Username: in.Username, DisplayName: strings.TrimSpace(in.DisplayName),
-		Role: in.Role, Purposes: in.Purposes, CreatedAt: s.now(),
+		Role: in.Role, Purposes: in.Purposes, CreatedAt: s.now(), OrgID: orgOf(by.OrgID),
 	}
 	if err := s.checkAccount(a); err != nil {
 		return nil, err
@@ -73,7 +96,7 @@ func (s *Service) CreateAccount(ctx context.Context, by *Agent, in NewAccount, r
 //
 // Error codes: EINVALID, ENOTFOUND, ECONFLICT (the admin's own account).
 func (s *Service) UpdateAccount(ctx context.Context, by *Agent, id string, p AccountPatch, remoteAddr string) (*Agent, error) {
-	a, err := s.store.Agent(ctx, id)
+	a, err := s.account(ctx, by, id)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +135,7 @@ func (s *Service) UpdateAccount(ctx context.Context, by *Agent, id string, p Acc
 //
 // Error codes: EINVALID, ENOTFOUND.
 func (s *Service) SetAccountPassword(ctx context.Context, by *Agent, id, password, remoteAddr string) error {
-	a, err := s.store.Agent(ctx, id)
+	a, err := s.account(ctx, by, id)
 	if err != nil {
 		return err
 	}
@@ -154,7 +177,7 @@ func (s *Service) checkAccount(a *Agent) error {
 		if p == "*" {
 			continue
 		}
-		if _, err := s.Purpose(p); err != nil {
+		if pp, err := s.Purpose(p); err != nil || orgOf(pp.OrgID) != orgOf(a.OrgID) {
 			return Errorf(EINVALID, "purposes must be configured purpose ids or \"*\"; %q is not", clip(p))
 		}
 	}

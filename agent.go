@@ -38,11 +38,14 @@ func (r Role) rank() int {
 // `veilig user add` (and later by admins); PasswordHash is an argon2id PHC
 // string and is never sent anywhere.
 type Agent struct {
-	ID           string    `json:"id"`
-	Username     string    `json:"username"`
-	DisplayName  string    `json:"displayName"`
-	Role         Role      `json:"role"`
-	Purposes     []string  `json:"purposes"` // purpose ids this agent serves; "*" for all
+	ID          string   `json:"id"`
+	Username    string   `json:"username"`
+	DisplayName string   `json:"displayName"`
+	Role        Role     `json:"role"`
+	Purposes    []string `json:"purposes"` // purpose ids this agent serves; "*" for all of its organisation's
+	// OrgID is the organisation the account is of; "" is
+	// DefaultOrganisation. It sees nothing of another organisation.
+	OrgID        string    `json:"organisation"`
 	PasswordHash string    `json:"-"`
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"createdAt"`

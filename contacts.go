@@ -6,16 +6,38 @@ import (
 	"fmt"
 )
 
+// agentSees reports whether agent a may know of session st at all: it is
+// of the agent's organisation. Another organisation's contact is answered
+// exactly as one that does not exist.
+func agentSees(a *Agent, st *StoredSession) bool { return orgOf(st.OrgID) == orgOf(a.OrgID) }
+
+// agentPurposes are the purposes whose contacts agent a lists: its own,
+// "*" being every purpose of its organisation, never another's.
+func (s *Service) agentPurposes(a *Agent) []string {
+	org := orgOf(a.OrgID)
+	var ids []string
+	for _, id := range s.orgPurposes[org] {
+		if a.Serves(id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // WaitingContacts lists the matched contacts agent a may take: those of its
 // purposes that no other agent has taken. Attributes are not included.
 func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, error) {
-	list, err := s.store.Sessions(ctx, SessionFilter{States: []SessionState{StateMatched, StateAnswered}, Purposes: a.Purposes, Limit: 500})
+	purposes := s.agentPurposes(a)
+	if len(purposes) == 0 {
+		return []*Contact{}, nil
+	}
+	list, err := s.store.Sessions(ctx, SessionFilter{States: []SessionState{StateMatched, StateAnswered}, Purposes: purposes, Limit: 500})
 	if err != nil {
 		return nil, fmt.Errorf("waiting contacts: %w", err)
 	}
 	out := make([]*Contact, 0, len(list))
 	for _, st := range list {
-		if st.TakenBy != "" && st.TakenBy != a.ID {
+		if !agentSees(a, st) || (st.TakenBy != "" && st.TakenBy != a.ID) {
 			continue
 		}
 		out = append(out, s.contact(st))
@@ -42,7 +64,7 @@ func (s *Service) ContactByConnection(ctx context.Context, a *Agent, provider, c
 		}
 		return nil, fmt.Errorf("contact by call: %w", err)
 	}
-	if st.State != StateMatched && st.State != StateAnswered {
+	if st.State != StateMatched && st.State != StateAnswered || !agentSees(a, st) {
 		return nil, Errorf(ENOTFOUND, "no verified contact for this call")
 	}
 	if !a.Serves(st.PurposeID) {
@@ -89,6 +111,9 @@ func (s *Service) contact(st *StoredSession) *Contact {
 // ECONFLICT (taken by another agent, or no longer live).
 func (s *Service) OpenContact(ctx context.Context, a *Agent, id, remoteAddr string) (*Contact, error) {
 	st, err := s.store.Session(ctx, id)
+	if err == nil && !agentSees(a, st) {
+		err = Errorf(ENOTFOUND, "another organisation's")
+	}
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, Errorf(ENOTFOUND, "no such contact")
@@ -147,6 +172,9 @@ func (s *Service) OpenContact(ctx context.Context, a *Agent, id, remoteAddr stri
 // Error codes: ENOTFOUND, EFORBIDDEN, ECONFLICT (another agent's, or over).
 func (s *Service) EndContact(ctx context.Context, a *Agent, id, remoteAddr string) error {
 	st, err := s.store.Session(ctx, id)
+	if err == nil && !agentSees(a, st) {
+		err = Errorf(ENOTFOUND, "another organisation's")
+	}
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return Errorf(ENOTFOUND, "no such contact")

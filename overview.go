@@ -45,10 +45,11 @@ type QueueEntry struct {
 	TakenBy   string       `json:"takenBy,omitempty"`
 }
 
-// Overview gathers the supervisor's view: agents seen at or after
-// onlineSince, every live contact of every purpose, and the counts since
-// since.
-func (s *Service) Overview(ctx context.Context, onlineSince, since time.Time) (*Overview, error) {
+// Overview gathers supervisor sup's view of its organisation: its agents
+// seen at or after onlineSince, every live contact of its purposes, and the
+// counts since since. (The count of codes that matched nothing is the
+// deployment's: a miss is of no session, so of no organisation.)
+func (s *Service) Overview(ctx context.Context, sup *Agent, onlineSince, since time.Time) (*Overview, error) {
 	now := s.now()
 	o := &Overview{At: now, Since: since, Agents: []OnlineAgent{}, Waiting: []QueueEntry{}}
 
@@ -58,6 +59,9 @@ func (s *Service) Overview(ctx context.Context, onlineSince, since time.Time) (*
 	}
 	taken := map[string]int{}
 	for _, st := range live {
+		if !agentSees(sup, st) {
+			continue
+		}
 		o.Waiting = append(o.Waiting, QueueEntry{ID: st.ID, PurposeID: st.PurposeID, State: st.State, MatchedAt: st.MatchedAt, TakenBy: st.TakenBy})
 		if st.TakenBy != "" {
 			taken[st.TakenBy]++
@@ -83,8 +87,8 @@ func (s *Service) Overview(ctx context.Context, onlineSince, since time.Time) (*
 		} else if err != nil {
 			return nil, fmt.Errorf("overview: %w", err)
 		}
-		if a.Disabled {
-			continue // its sessions no longer authenticate
+		if a.Disabled || orgOf(a.OrgID) != orgOf(sup.OrgID) {
+			continue // its sessions no longer authenticate, or another organisation's
 		}
 		byAgent[a.ID] = &OnlineAgent{
 			ID: a.ID, Username: a.Username, DisplayName: a.DisplayName, Role: a.Role, Purposes: a.Purposes,
@@ -96,8 +100,15 @@ func (s *Service) Overview(ctx context.Context, onlineSince, since time.Time) (*
 	}
 	sort.Slice(o.Agents, func(i, j int) bool { return o.Agents[i].Username < o.Agents[j].Username })
 
-	if o.Matched, err = s.store.CountMatched(ctx, since); err != nil {
+	matched, err := s.store.CountMatched(ctx, since)
+	if err != nil {
 		return nil, fmt.Errorf("overview: %w", err)
+	}
+	o.Matched = map[string]int{}
+	for _, id := range s.orgPurposes[orgOf(sup.OrgID)] {
+		if n, ok := matched[id]; ok {
+			o.Matched[id] = n
+		}
 	}
 	if o.Unverified, err = s.store.CountMisses(ctx, nil, since); err != nil {
 		return nil, fmt.Errorf("overview: %w", err)

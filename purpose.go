@@ -12,7 +12,10 @@ import (
 // and the channel through which the person then reaches an agent.
 // Purposes come from configuration only; they are never changed at run time.
 type Purpose struct {
-	ID     string            // stable identifier used by the widget: lower case, digits, '-'
+	ID string // stable identifier used by the widget: lower case, digits, '-'; unique on the platform
+	// OrgID is the organisation the purpose is of; "" is
+	// DefaultOrganisation. Its sessions are that organisation's.
+	OrgID  string
 	Labels map[string]string // human name by language ("nl", "en"); both required
 
 	// Disclose is the Yivi condiscon: a conjunction of disjunctions of inner

@@ -32,7 +32,10 @@ type ServiceConfig struct {
 	// one of them.
 	Channels []ChannelService
 	Sealer   Sealer
-	Purposes []*Purpose
+	// Organisations are the organisations served; none: one,
+	// DefaultOrganisation. Every purpose must be of one of them.
+	Organisations []*Organisation
+	Purposes      []*Purpose
 	// SecretKey derives the keys for code hashes and caller hashes: it must
 	// stay the same across replicas and restarts while sessions live.
 	SecretKey      []byte
@@ -75,6 +78,8 @@ type Service struct {
 	channels       map[Channel]ChannelService
 	sealer         Sealer
 	purposes       map[string]*Purpose
+	orgs           map[string]*Organisation
+	orgPurposes    map[string][]string // purpose ids by organisation
 	purposeOrder   []*Purpose
 	codeKey        []byte
 	callerKey      []byte
@@ -109,6 +114,8 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		store: cfg.Store, bus: cfg.Bus, sealer: cfg.Sealer, means: map[Means]DisclosureService{},
 		channels:       map[Channel]ChannelService{},
 		purposes:       map[string]*Purpose{},
+		orgs:           map[string]*Organisation{},
+		orgPurposes:    map[string][]string{},
 		codeKey:        deriveKey(cfg.SecretKey, "code"),
 		callerKey:      deriveKey(cfg.SecretKey, "caller"),
 		limits:         cfg.MissLimits,
@@ -118,10 +125,24 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		log:            cfg.Logger,
 		obs:            cfg.Observer,
 	}
+	orgs := cfg.Organisations
+	if len(orgs) == 0 {
+		orgs = []*Organisation{{ID: DefaultOrganisation}}
+	}
+	for _, o := range orgs {
+		if _, dup := s.orgs[o.ID]; dup || !ValidOrganisationID(o.ID) {
+			return nil, fmt.Errorf("service: organisation %q configured twice or not a valid id", o.ID)
+		}
+		s.orgs[o.ID] = o
+	}
 	for _, p := range cfg.Purposes {
 		if _, dup := s.purposes[p.ID]; dup {
 			return nil, fmt.Errorf("service: purpose %q configured twice", p.ID)
 		}
+		if _, ok := s.orgs[orgOf(p.OrgID)]; !ok {
+			return nil, fmt.Errorf("service: purpose %q is of organisation %q, which is not configured", p.ID, p.OrgID)
+		}
+		s.orgPurposes[orgOf(p.OrgID)] = append(s.orgPurposes[orgOf(p.OrgID)], p.ID)
 		s.purposes[p.ID] = p
 		s.purposeOrder = append(s.purposeOrder, p)
 	}

@@ -67,6 +67,7 @@ var LiveStates = []SessionState{StateCreated, StateDisclosing, StateDisclosed, S
 type Session struct {
 	ID        string // opaque public reference, also the contact reference
 	PurposeID string
+	OrgID     string // the organisation of the purpose; its agents alone see the session
 	Channel   Channel
 	Means     Means
 	// Assurance is the level the proof gave, as its means reported it;

@@ -28,7 +28,7 @@ func viewAccount(a *veilig.Agent) accountView {
 }
 
 func (s *server) adminAgents(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Service.Accounts(r.Context())
+	list, err := s.Service.Accounts(r.Context(), agentFrom(r).agent)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -31,7 +31,7 @@ func (s *server) supervisorOverview(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.EINVALID, "since must be within the last %d hours", int(overviewWindow/time.Hour)))
 		return
 	}
-	o, err := s.Service.Overview(r.Context(), now.Add(-s.Auth.IdleTimeout()), since)
+	o, err := s.Service.Overview(r.Context(), agentFrom(r).agent, now.Add(-s.Auth.IdleTimeout()), since)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -12,7 +12,7 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-const sessionColumns = `id, purpose_id, channel, means, assurance, state, reason, yivi_token,
+const sessionColumns = `id, purpose_id, org_id, channel, means, assurance, state, reason, yivi_token,
 	disclosure_key_id, disclosure, caller_key_id, caller, provider, call_id, taken_by,
 	created_at, expires_at, disclosed_at, matched_at, answered_at, ended_at`
 
@@ -26,7 +26,7 @@ func scanSession(row pgx.Row, extra ...any) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
 	var channel, means, assurance, state string
 	var disclosed, matched, answered, ended *time.Time
-	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &channel, &means, &assurance, &state, &s.Reason, &s.ProofRef,
+	err := row.Scan(append([]any{&s.ID, &s.PurposeID, &s.OrgID, &channel, &means, &assurance, &state, &s.Reason, &s.ProofRef,
 		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedAddress.KeyID, &s.SealedAddress.Data,
 		&s.Platform, &s.ConnectionID, &s.TakenBy,
 		&s.CreatedAt, &s.ExpiresAt, &disclosed, &matched, &answered, &ended}, extra...)...)
@@ -79,10 +79,10 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 	ev := veilig.Event{SessionID: sess.ID, PurposeID: sess.PurposeID, Type: string(veilig.StateCreated), At: sess.CreatedAt}
 	var p params
 	ins := fmt.Sprintf(`ins AS (INSERT INTO sessions (
-			id, purpose_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
+			id, purpose_id, org_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
 			provider, call_id, taken_by, created_at, expires_at, retain_until
-		) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, purpose_id)`,
-		p.add(sess.ID), p.add(sess.PurposeID), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
+		) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, purpose_id)`,
+		p.add(sess.ID), p.add(sess.PurposeID), p.add(orgOrDefault(sess.OrgID)), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
 		p.add(sess.Reason), p.add(sess.ProofRef), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Platform),
 		p.add(sess.ConnectionID), p.add(sess.TakenBy), p.add(sess.CreatedAt), p.add(sess.ExpiresAt), p.add(retainUntil))
 	events, err := eventCTEs(&p, "ins", ev)

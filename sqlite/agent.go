@@ -10,13 +10,13 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-const agentColumns = `id, username, display_name, role, purposes, password_hash, disabled, created_at`
+const agentColumns = `id, username, display_name, role, purposes, password_hash, disabled, created_at, org_id`
 
 func scanAgent(row scanner) (*veilig.Agent, error) {
 	var a veilig.Agent
 	var purposes string
 	var created int64
-	if err := row.Scan(&a.ID, &a.Username, &a.DisplayName, &a.Role, &purposes, &a.PasswordHash, &a.Disabled, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.Username, &a.DisplayName, &a.Role, &purposes, &a.PasswordHash, &a.Disabled, &created, &a.OrgID); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(purposes), &a.Purposes); err != nil {
@@ -50,8 +50,8 @@ func createAgent(ctx context.Context, tx *sql.Tx, a *veilig.Agent) error {
 		return err
 	}
 	a.CreatedAt = norm(a.CreatedAt)
-	_, err = tx.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Username, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, millis(a.CreatedAt))
+	_, err = tx.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Username, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, millis(a.CreatedAt), orgOrDefault(a.OrgID))
 	if msg, ok := isUnique(err); ok {
 		if strings.Contains(msg, "agents.username") {
 			return veilig.Errorf(veilig.ECONFLICT, "the username is taken")
@@ -204,4 +204,12 @@ func (s *Store) DeleteAgentSession(ctx context.Context, tokenHash []byte) error 
 		_, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE token_hash = ?`, tokenHash)
 		return nil, err
 	})
+}
+
+// orgOrDefault is the organisation to store: "" is the default one.
+func orgOrDefault(id string) string {
+	if id == "" {
+		return veilig.DefaultOrganisation
+	}
+	return id
 }

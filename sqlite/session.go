@@ -12,7 +12,7 @@ import (
 	"github.com/veiligcontact/veilig"
 )
 
-const sessionColumns = `id, purpose_id, channel, means, assurance, state, reason, yivi_token,
+const sessionColumns = `id, purpose_id, org_id, channel, means, assurance, state, reason, yivi_token,
 	disclosure_key_id, disclosure, caller_key_id, caller, provider, call_id, taken_by,
 	created_at, expires_at, disclosed_at, matched_at, answered_at, ended_at`
 
@@ -26,7 +26,7 @@ func scanSession(row scanner) (*veilig.StoredSession, error) {
 	var s veilig.StoredSession
 	var created, expires int64
 	var disclosed, matched, answered, ended sql.NullInt64
-	err := row.Scan(&s.ID, &s.PurposeID, &s.Channel, &s.Means, &s.Assurance, &s.State, &s.Reason, &s.ProofRef,
+	err := row.Scan(&s.ID, &s.PurposeID, &s.OrgID, &s.Channel, &s.Means, &s.Assurance, &s.State, &s.Reason, &s.ProofRef,
 		&s.SealedDisclosure.KeyID, &s.SealedDisclosure.Data, &s.SealedAddress.KeyID, &s.SealedAddress.Data,
 		&s.Platform, &s.ConnectionID, &s.TakenBy,
 		&created, &expires, &disclosed, &matched, &answered, &ended)
@@ -84,10 +84,10 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 	var ev veilig.Event
 	err := s.write(ctx, "create session", func(tx *sql.Tx) ([]veilig.Event, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (
-			id, purpose_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
+			id, purpose_id, org_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
 			provider, call_id, taken_by, created_at, expires_at, retain_until
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, sess.PurposeID, sess.Channel, sess.Means, sess.State, sess.Reason, sess.ProofRef,
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.PurposeID, orgOrDefault(sess.OrgID), sess.Channel, sess.Means, sess.State, sess.Reason, sess.ProofRef,
 			nullBytes(codeHash), statusTokenHash, sess.Platform, sess.ConnectionID, sess.TakenBy,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(retainUntil))
 		if err != nil {

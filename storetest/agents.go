@@ -239,3 +239,36 @@ func testChangeAccount(t *testing.T, st veilig.Store) {
 	err = st.ChangeAccount(ctx, veilig.AccountChange{Agent: newAgent("x"), Create: true})
 	wantCode(t, "ChangeAccount without an audit entry", err, veilig.EINVALID)
 }
+
+// testOrganisations: a session and an agent keep the organisation they
+// were stored with, and those stored without one are the default
+// organisation's.
+func testOrganisations(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	s := newSession("p1", base)
+	s.OrgID = "gemeente-b"
+	if _, err := st.CreateSession(ctx, s, randomBytes(32), randomBytes(32), base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	plain := create(t, st, "p1", base)
+	for id, want := range map[string]string{s.ID: "gemeente-b", plain.ID: veilig.DefaultOrganisation} {
+		got, err := st.Session(ctx, id)
+		if err != nil || got.OrgID != want {
+			t.Fatalf("session %s: organisation %q (%v), want %q", id, got.OrgID, err, want)
+		}
+	}
+	b := newAgent("bea")
+	b.OrgID = "gemeente-b"
+	d := newAgent("dirk")
+	for _, a := range []*veilig.Agent{b, d} {
+		if err := st.CreateAgent(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for username, want := range map[string]string{"bea": "gemeente-b", "dirk": veilig.DefaultOrganisation} {
+		got, err := st.AgentByUsername(ctx, username)
+		if err != nil || got.OrgID != want {
+			t.Fatalf("agent %s: organisation %q (%v), want %q", username, got.OrgID, err, want)
+		}
+	}
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"EventsSince", testEventsSince},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"Agents", testAgents},
+		{"Organisations", testOrganisations},
 		{"ChangeAccount", testChangeAccount},
 		{"AgentSessions", testAgentSessions},
 		{"Audit", testAudit},

@@ -1,0 +1,100 @@
+package veilig_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/telephony"
+)
+
+// TestOrganisationsApart: two organisations served by one service. An
+// agent, supervisor or admin of one sees nothing of the other: its
+// contacts are answered exactly as contacts that do not exist, its
+// accounts as accounts that do not exist, its purposes are refused, and
+// its figures are not counted.
+func TestOrganisationsApart(t *testing.T) {
+	yivi := &scriptedYivi{}
+	svc, st := newServiceWith(t, yivi, func(c *veilig.ServiceConfig) {
+		c.Organisations = []*veilig.Organisation{
+			{ID: "gemeente-a", Names: map[string]string{"nl": "Gemeente A", "en": "Municipality A"}},
+			{ID: "gemeente-b", Names: map[string]string{"nl": "Gemeente B", "en": "Municipality B"}},
+		}
+		c.Purposes[0].OrgID = "gemeente-a"
+		b := *c.Purposes[0]
+		b.ID, b.OrgID = "b-tax", "gemeente-b"
+		b.ChannelSettings = &telephony.PhoneSettings{Number: "+31207654321", CodeLength: veilig.DefaultCodeLength}
+		c.Purposes = append(c.Purposes, &b)
+	})
+	ctx := context.Background()
+	started, err := svc.StartSession(ctx, "tax", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := st.Session(ctx, started.SessionID); s.OrgID != "gemeente-a" {
+		t.Fatalf("the session is of %q, want its purpose's organisation", s.OrgID)
+	}
+	w, _ := yivi.last()
+	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
+		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	if m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000001", Provider: "test", CallID: "a-call"}); err != nil || !m.Matched {
+		t.Fatalf("call: %+v %v", m, err)
+	}
+
+	alice := &veilig.Agent{ID: veilig.NewID(), Username: "alice", Role: veilig.RoleAdmin, Purposes: []string{"*"}, OrgID: "gemeente-a", CreatedAt: time.Now()}
+	bob := &veilig.Agent{ID: veilig.NewID(), Username: "bob", Role: veilig.RoleAdmin, Purposes: []string{"*"}, OrgID: "gemeente-b", CreatedAt: time.Now()}
+	for _, a := range []*veilig.Agent{alice, bob} {
+		if err := st.CreateAgent(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list, err := svc.WaitingContacts(ctx, alice); err != nil || len(list) != 1 {
+		t.Fatalf("alice's queue: %v %v", list, err)
+	}
+	if list, err := svc.WaitingContacts(ctx, bob); err != nil || len(list) != 0 {
+		t.Fatalf("bob sees another organisation's queue: %v %v", list, err)
+	}
+	same := func(what string, got, missing error) {
+		t.Helper()
+		if veilig.ErrorCode(got) != veilig.ENOTFOUND || got.Error() != missing.Error() {
+			t.Errorf("%s of another organisation: %v; of none: %v (want the same not found)", what, got, missing)
+		}
+	}
+	_, got := svc.ContactByConnection(ctx, bob, "test", "a-call")
+	_, missing := svc.ContactByConnection(ctx, bob, "test", "no-call")
+	same("contact by call", got, missing)
+	_, got = svc.OpenContact(ctx, bob, started.SessionID, "192.0.2.1")
+	_, missing = svc.OpenContact(ctx, bob, "nosuchcontact", "192.0.2.1")
+	same("open", got, missing)
+	same("end", svc.EndContact(ctx, bob, started.SessionID, "192.0.2.1"), svc.EndContact(ctx, bob, "nosuchcontact", "192.0.2.1"))
+
+	name := "Mallory"
+	_, got = svc.UpdateAccount(ctx, bob, alice.ID, veilig.AccountPatch{DisplayName: &name}, "192.0.2.1")
+	_, missing = svc.UpdateAccount(ctx, bob, "nosuchaccount", veilig.AccountPatch{DisplayName: &name}, "192.0.2.1")
+	same("update account", got, missing)
+	same("set password", svc.SetAccountPassword(ctx, bob, alice.ID, "a long enough password", "192.0.2.1"),
+		svc.SetAccountPassword(ctx, bob, "nosuchaccount", "a long enough password", "192.0.2.1"))
+	if list, err := svc.Accounts(ctx, bob); err != nil || len(list) != 1 || list[0].ID != bob.ID {
+		t.Errorf("bob's accounts: %v %v", list, err)
+	}
+	if _, err := svc.CreateAccount(ctx, bob, veilig.NewAccount{Username: "carl", Role: veilig.RoleAgent, Purposes: []string{"tax"}}, "192.0.2.1"); veilig.ErrorCode(err) != veilig.EINVALID {
+		t.Errorf("an account for another organisation's purpose: %v", err)
+	}
+	carl, err := svc.CreateAccount(ctx, bob, veilig.NewAccount{Username: "carl", Role: veilig.RoleAgent, Purposes: []string{"*"}}, "192.0.2.1")
+	if err != nil || carl.OrgID != "gemeente-b" {
+		t.Fatalf("bob's new account: %+v %v", carl, err)
+	}
+
+	ob, err := svc.Overview(ctx, bob, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	if err != nil || len(ob.Waiting) != 0 || ob.Matched["tax"] != 0 {
+		t.Errorf("bob's overview counts another organisation: %+v %v", ob, err)
+	}
+	oa, err := svc.Overview(ctx, alice, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	if err != nil || len(oa.Waiting) != 1 || oa.Matched["tax"] != 1 {
+		t.Errorf("alice's overview: %+v %v", oa, err)
+	}
+	if _, err := svc.OpenContact(ctx, alice, started.SessionID, "192.0.2.1"); err != nil {
+		t.Fatalf("alice opens her organisation's contact: %v", err)
+	}
+}
