@@ -157,7 +157,7 @@ func (s *Service) hashPassword(password string) (string, error) {
 }
 
 func (s *Service) accountAudit(by *Agent, action string, a *Agent, remoteAddr, detail string) *AuditEntry {
-	return &AuditEntry{At: s.now(), AgentID: by.ID, Action: action, Subject: a.ID, Detail: detail, RemoteAddr: remoteAddr}
+	return &AuditEntry{At: s.now(), AgentID: by.ID, Action: action, Subject: a.ID, Detail: detail, RemoteAddr: remoteAddr, OrgID: orgOf(by.OrgID)}
 }
 
 // checkAccount reports the first problem with an account's fields.

@@ -44,10 +44,15 @@ type AuditEntry struct {
 	// Detail says more in words and ids, never personal values: what an
 	// account change set, or which selection an export held.
 	Detail string `json:"detail,omitempty"`
+	// OrgID is the organisation the entry is of: the contact's, or the
+	// account's; "" is stored as DefaultOrganisation. Its admins alone
+	// read it.
+	OrgID string `json:"organisation"`
 }
 
 // AuditFilter selects audit entries; zero fields match everything.
 type AuditFilter struct {
+	OrgID     string // the organisation whose entries are read; "" reads every organisation's (operations only)
 	AgentID   string
 	SessionID string
 	Action    string

@@ -97,4 +97,12 @@ func TestOrganisationsApart(t *testing.T) {
 	if _, err := svc.OpenContact(ctx, alice, started.SessionID, "192.0.2.1"); err != nil {
 		t.Fatalf("alice opens her organisation's contact: %v", err)
 	}
+	// The audit trail: the view is gemeente-a's, bob's account work is
+	// gemeente-b's, and neither organisation's filter reads the other's.
+	for org, want := range map[string]string{"gemeente-a": veilig.AuditContactOpened, "gemeente-b": veilig.AuditAccountCreated} {
+		entries, err := st.Audit(ctx, veilig.AuditFilter{OrgID: org})
+		if err != nil || len(entries) != 1 || entries[0].Action != want {
+			t.Errorf("audit of %s: %+v %v, want one %s", org, entries, err, want)
+		}
+	}
 }

@@ -177,7 +177,7 @@ func (a *Auth) SignIn(ctx context.Context, agent *veilig.Agent, remoteAddr, acti
 	if err := a.store.CreateAgentSession(ctx, s); err != nil {
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
-	if err := a.store.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: agent.ID, Action: action, RemoteAddr: remoteAddr}); err != nil {
+	if err := a.store.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: agent.ID, Action: action, RemoteAddr: remoteAddr, OrgID: agent.OrgID}); err != nil {
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	return &SignedIn{Agent: agent, Token: token, CSRFToken: s.CSRFToken, ExpiresAt: s.ExpiresAt}, nil

@@ -66,6 +66,7 @@ type passwordInput struct {
 func (s *server) audit(ctx context.Context, r *http.Request, e *veilig.AuditEntry) error {
 	e.At = s.Clock()
 	e.AgentID = agentFrom(r).agent.ID
+	e.OrgID = orgOf(agentFrom(r).agent)
 	e.RemoteAddr = clientAddr(r, s.TrustedProxies)
 	if err := s.Store.AddAudit(ctx, e); err != nil {
 		s.log.Error("write audit entry", "action", e.Action, "err", err)
@@ -131,9 +132,11 @@ var filterIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]{1,128}$`)
 // auditFilter reads the audit filters of a request: agent, action,
 // contact, purpose, subject (ids), since and until (RFC 3339 times; since
 // inclusive, until exclusive).
-func auditFilter(r *http.Request) (veilig.AuditFilter, error) {
+// auditFilter reads the selection of the audit log from the query, always
+// within organisation org (the admin's own).
+func auditFilter(r *http.Request, org string) (veilig.AuditFilter, error) {
 	q := r.URL.Query()
-	var f veilig.AuditFilter
+	f := veilig.AuditFilter{OrgID: org}
 	for _, p := range []struct {
 		name string
 		dst  *string
@@ -191,7 +194,7 @@ func describeFilter(f veilig.AuditFilter) string {
 }
 
 func (s *server) adminAudit(w http.ResponseWriter, r *http.Request) {
-	f, err := auditFilter(r)
+	f, err := auditFilter(r, orgOf(agentFrom(r).agent))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -240,7 +243,7 @@ func (s *server) adminAuditExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.EINVALID, "format must be csv or json"))
 		return
 	}
-	f, err := auditFilter(r)
+	f, err := auditFilter(r, orgOf(agentFrom(r).agent))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -255,7 +258,7 @@ func (s *server) adminAuditExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.EINVALID, "the selection holds more than %d entries; choose a shorter period", auditExportMax))
 		return
 	}
-	agents, err := s.Store.Agents(r.Context())
+	agents, err := s.Service.Accounts(r.Context(), agentFrom(r).agent)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -313,4 +316,12 @@ func csvSafe(v string) string {
 		return "'" + v
 	}
 	return v
+}
+
+// orgOf is the organisation of agent a (DefaultOrganisation for none).
+func orgOf(a *veilig.Agent) string {
+	if a.OrgID == "" {
+		return veilig.DefaultOrganisation
+	}
+	return a.OrgID
 }

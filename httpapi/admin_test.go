@@ -12,12 +12,12 @@ import (
 
 func TestAuditFilter(t *testing.T) {
 	r := httptest.NewRequest("GET", "/api/v1/admin/audit?agent=a1&action=contact.opened&contact=s1&purpose=demo&subject=a2&since=2030-01-01T00:00:00%2B01:00&until=2030-01-02T00:00:00Z", nil)
-	f, err := auditFilter(r)
+	f, err := auditFilter(r, "default")
 	if err != nil {
 		t.Fatal(err)
 	}
 	since := time.Date(2029, 12, 31, 23, 0, 0, 0, time.UTC)
-	if f.AgentID != "a1" || f.Action != veilig.AuditContactOpened || f.SessionID != "s1" || f.PurposeID != "demo" || f.Subject != "a2" || !f.Since.Equal(since) || !f.Until.Equal(time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)) {
+	if f.OrgID != "default" || f.AgentID != "a1" || f.Action != veilig.AuditContactOpened || f.SessionID != "s1" || f.PurposeID != "demo" || f.Subject != "a2" || !f.Since.Equal(since) || !f.Until.Equal(time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("filter %+v", f)
 	}
 	if got := describeFilter(f); got != "agent=a1 action=contact.opened contact=s1 purpose=demo subject=a2 since=2029-12-31T23:00:00Z until=2030-01-02T00:00:00Z" {
@@ -50,7 +50,7 @@ func FuzzAuditFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		r := httptest.NewRequest("GET", "/api/v1/admin/audit", nil)
 		r.URL.RawQuery = q
-		fl, err := auditFilter(r)
+		fl, err := auditFilter(r, "default")
 		if err != nil {
 			if veilig.ErrorCode(err) != veilig.EINVALID {
 				t.Fatalf("error code %s", veilig.ErrorCode(err))

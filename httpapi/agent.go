@@ -162,7 +162,7 @@ func (s *server) agentLogout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.Store.AddAudit(r.Context(), &veilig.AuditEntry{At: s.Clock(), AgentID: a.agent.ID, Action: veilig.AuditAgentSignOut, RemoteAddr: clientAddr(r, s.TrustedProxies)}); err != nil {
+	if err := s.Store.AddAudit(r.Context(), &veilig.AuditEntry{At: s.Clock(), AgentID: a.agent.ID, Action: veilig.AuditAgentSignOut, RemoteAddr: clientAddr(r, s.TrustedProxies), OrgID: a.agent.OrgID}); err != nil {
 		s.log.Error("audit sign-out", "agent", a.agent.ID, "err", err)
 	}
 	s.clearCookie(w)

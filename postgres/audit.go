@@ -15,10 +15,10 @@ func insertAudit(ctx context.Context, q querier, e *veilig.AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	e.At = norm(e.At)
-	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, attrs, e.RemoteAddr, e.Subject, e.Detail).Scan(&e.ID)
+	e.At, e.OrgID = norm(e.At), orgOrDefault(e.OrgID)
+	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, attrs, e.RemoteAddr, e.Subject, e.Detail, e.OrgID).Scan(&e.ID)
 }
 
 // auditAttributes is the attributes column: a JSON array of attribute ids.
@@ -38,11 +38,11 @@ func (s *Store) AddAudit(ctx context.Context, e *veilig.AuditEntry) error {
 // Audit lists the entries matching f, newest first. Since is inclusive,
 // Until exclusive.
 func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.AuditEntry, error) {
-	var agent, session, action, purpose, subject, since, until, limit any
+	var agent, session, action, purpose, subject, org, since, until, limit any
 	for _, c := range []struct {
 		dst *any
 		v   string
-	}{{&agent, f.AgentID}, {&session, f.SessionID}, {&action, f.Action}, {&purpose, f.PurposeID}, {&subject, f.Subject}} {
+	}{{&agent, f.AgentID}, {&session, f.SessionID}, {&action, f.Action}, {&purpose, f.PurposeID}, {&subject, f.Subject}, {&org, f.OrgID}} {
 		if c.v != "" {
 			*c.dst = c.v
 		}
@@ -56,7 +56,7 @@ func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.Audi
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail
+	rows, err := s.db.Query(ctx, `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id
 		FROM audit_log
 		WHERE ($1::text IS NULL OR agent_id = $1)
 		AND ($2::text IS NULL OR session_id = $2)
@@ -65,15 +65,16 @@ func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.Audi
 		AND ($6::text IS NULL OR action = $6)
 		AND ($7::text IS NULL OR purpose_id = $7)
 		AND ($8::text IS NULL OR subject = $8)
+		AND ($9::text IS NULL OR org_id = $9)
 		ORDER BY at DESC, id DESC
-		LIMIT $5`, agent, session, since, until, limit, action, purpose, subject)
+		LIMIT $5`, agent, session, since, until, limit, action, purpose, subject, org)
 	if err != nil {
 		return nil, wrap("audit", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*veilig.AuditEntry, error) {
 		var e veilig.AuditEntry
 		var attrs string
-		if err := row.Scan(&e.ID, &e.At, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr, &e.Subject, &e.Detail); err != nil {
+		if err := row.Scan(&e.ID, &e.At, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr, &e.Subject, &e.Detail, &e.OrgID); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {

@@ -222,13 +222,13 @@ func (s *Store) writeTransition(ctx context.Context, t veilig.Transition, cur *v
 			return nil, veilig.Event{}, err
 		}
 		fmt.Fprintf(&b, `,
-		aud AS (INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
-			SELECT %s::timestamptz, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text FROM upd
+		aud AS (INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id)
+			SELECT %s::timestamptz, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, %s::text, upd.org_id FROM upd
 			RETURNING id)`,
 			p.add(e.At), p.add(e.AgentID), p.add(e.Action), p.add(e.SessionID), p.add(e.PurposeID), p.add(attrs),
 			p.add(e.RemoteAddr), p.add(e.Subject), p.add(e.Detail))
 		audit = "(SELECT id FROM aud)"
-		t.Audit.At, t.Audit.SessionID, t.Audit.PurposeID = e.At, e.SessionID, e.PurposeID
+		t.Audit.At, t.Audit.SessionID, t.Audit.PurposeID, t.Audit.OrgID = e.At, e.SessionID, e.PurposeID, cur.OrgID
 	}
 	seq := "NULL::bigint"
 	if t.Event != "" {

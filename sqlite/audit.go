@@ -19,9 +19,10 @@ func insertAudit(ctx context.Context, tx *sql.Tx, e *veilig.AuditEntry) error {
 		return err
 	}
 	e.At = norm(e.At)
-	return tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		millis(e.At), e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr, e.Subject, e.Detail).Scan(&e.ID)
+	e.OrgID = orgOrDefault(e.OrgID)
+	return tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		millis(e.At), e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr, e.Subject, e.Detail, e.OrgID).Scan(&e.ID)
 }
 
 // AddAudit appends an entry that belongs to no transition and sets its ID.
@@ -34,11 +35,11 @@ func (s *Store) AddAudit(ctx context.Context, e *veilig.AuditEntry) error {
 // Audit lists the entries matching f, newest first. Since is inclusive,
 // Until exclusive.
 func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.AuditEntry, error) {
-	q := `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail FROM audit_log WHERE 1 = 1`
+	q := `SELECT id, at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id FROM audit_log WHERE 1 = 1`
 	var args []any
 	for _, c := range []struct{ column, value string }{
 		{"agent_id", f.AgentID}, {"session_id", f.SessionID}, {"action", f.Action},
-		{"purpose_id", f.PurposeID}, {"subject", f.Subject},
+		{"purpose_id", f.PurposeID}, {"subject", f.Subject}, {"org_id", f.OrgID},
 	} {
 		if c.value != "" {
 			q += ` AND ` + c.column + ` = ?`
@@ -68,7 +69,7 @@ func (s *Store) Audit(ctx context.Context, f veilig.AuditFilter) ([]*veilig.Audi
 		var e veilig.AuditEntry
 		var at int64
 		var attrs string
-		if err := rows.Scan(&e.ID, &at, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr, &e.Subject, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.AgentID, &e.Action, &e.SessionID, &e.PurposeID, &attrs, &e.RemoteAddr, &e.Subject, &e.Detail, &e.OrgID); err != nil {
 			return nil, wrap("audit", err)
 		}
 		if err := json.Unmarshal([]byte(attrs), &e.Attributes); err != nil {

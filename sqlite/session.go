@@ -223,6 +223,7 @@ func (s *Store) Transition(ctx context.Context, t veilig.Transition) (*veilig.St
 			if e.PurposeID == "" {
 				e.PurposeID = cur.PurposeID
 			}
+			e.OrgID = cur.OrgID // a contact's entry is its organisation's
 			if err := insertAudit(ctx, tx, e); err != nil {
 				return nil, err
 			}

@@ -271,4 +271,32 @@ func testOrganisations(t *testing.T, st veilig.Store) {
 			t.Fatalf("agent %s: organisation %q (%v), want %q", username, got.OrgID, err, want)
 		}
 	}
+
+	// Audit entries: a transition's is its session's organisation's,
+	// another's what it says (none: the default organisation's), and a
+	// filter by organisation reads only that organisation's.
+	transition(t, st, veilig.Transition{SessionID: s.ID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateCreated, At: base,
+		Audit: &veilig.AuditEntry{AgentID: b.ID, Action: veilig.AuditContactOpened}})
+	if err := st.AddAudit(ctx, &veilig.AuditEntry{At: base, AgentID: b.ID, Action: veilig.AuditAgentSignIn, OrgID: "gemeente-b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddAudit(ctx, &veilig.AuditEntry{At: base, AgentID: d.ID, Action: veilig.AuditAgentSignIn}); err != nil {
+		t.Fatal(err)
+	}
+	for org, want := range map[string][]string{"gemeente-b": {b.ID, b.ID}, veilig.DefaultOrganisation: {d.ID}, "gemeente-c": nil} {
+		entries, err := st.Audit(ctx, veilig.AuditFilter{OrgID: org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			if e.OrgID != org {
+				t.Errorf("filter %s read an entry of %s", org, e.OrgID)
+			}
+			got = append(got, e.AgentID)
+		}
+		if len(got) != len(want) {
+			t.Errorf("organisation %s: entries of %v, want %v", org, got, want)
+		}
+	}
 }
