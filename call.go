@@ -76,6 +76,8 @@ func (c IncomingCall) Validate() error {
 		return Errorf(EINVALID, "callerNumber must be digits with an optional leading '+', or %q", AnonymousCaller)
 	case len(c.Code) > 64:
 		return Errorf(EINVALID, "code is too long")
+	case c.CalledNumber != "" && !callerPattern.MatchString(c.CalledNumber):
+		return Errorf(EINVALID, "calledNumber must be digits with an optional leading '+'")
 	}
 	return nil
 }
@@ -113,7 +115,14 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	if err != nil {
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
-	call := Connection{Platform: c.Provider, ID: c.CallID, SealedAddress: sealed}
+	call := Connection{Platform: c.Provider, ID: c.CallID, SealedAddress: sealed, OrgID: s.lineOrgs[c.CalledNumber]}
+	if call.OrgID == "" && len(s.orgs) > 1 {
+		// With several organisations a code must come in on one of
+		// theirs: a call on no known line looks nothing up.
+		s.observeCall("no_match")
+		s.log.Info("call on a line of no organisation; not looked up", "provider", c.Provider)
+		return CallMatch{}, nil
+	}
 	codeHash := CodeHash(s.codeKey, c.Code)
 	key := s.attemptKey(c)
 	l, err := s.store.LookUpCode(ctx, Attempt{CallerKey: key, Since: now.Add(-window), Max: limit, At: now}, codeHash, call)
@@ -165,6 +174,9 @@ func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Connection, 
 	pending, err := s.store.SessionByCode(ctx, codeHash, now)
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return fail(err)
+	}
+	if err == nil && call.OrgID != "" && orgOf(pending.OrgID) != call.OrgID {
+		err = Errorf(ENOTFOUND, "another organisation's") // on another's line, a code is no proof of its
 	}
 	if err == nil {
 		switch s.awaitProof(ctx, pending) {

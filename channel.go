@@ -69,6 +69,14 @@ type ChannelSettings interface {
 	Problems() []string
 }
 
+// LineSettings are the ChannelSettings of a channel whose connections come
+// in on addresses of the purpose's own (the phone: the number dialled): a
+// connection on one of them matches only its organisation's sessions.
+type LineSettings interface {
+	ChannelSettings
+	Lines() []string
+}
+
 // ConnectionView is a connection as an agent sees it, as its channel
 // describes it.
 type ConnectionView struct {

@@ -48,6 +48,10 @@ type IncomingCall struct {
 	CallerNumber string `json:"callerNumber"`
 	Provider     string `json:"provider"`
 	CallID       string `json:"callId"`
+	// CalledNumber is the number the caller dialled, E.164, when the
+	// platform says it: the code then matches only a session of the
+	// organisation whose number it is. Optional.
+	CalledNumber string `json:"calledNumber,omitempty"`
 }
 
 // CallMatch is the answer to an incoming call.

@@ -38,7 +38,7 @@ func TestOrganisationsApart(t *testing.T) {
 	w, _ := yivi.last()
 	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
 		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
-	if m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000001", Provider: "test", CallID: "a-call"}); err != nil || !m.Matched {
+	if m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000001", Provider: "test", CallID: "a-call", CalledNumber: "+31201234567"}); err != nil || !m.Matched {
 		t.Fatalf("call: %+v %v", m, err)
 	}
 
@@ -104,5 +104,45 @@ func TestOrganisationsApart(t *testing.T) {
 		if err != nil || len(entries) != 1 || entries[0].Action != want {
 			t.Errorf("audit of %s: %+v %v, want one %s", org, entries, err, want)
 		}
+	}
+}
+
+// TestCodeOnAnotherOrganisationsLine: a code of organisation A, dialled to
+// organisation B's number, matches nothing; dialled to A's, it matches; a
+// line of no organisation looks nothing up when several are served.
+func TestCodeOnAnotherOrganisationsLine(t *testing.T) {
+	yivi := &scriptedYivi{}
+	svc, _ := newServiceWith(t, yivi, func(c *veilig.ServiceConfig) {
+		c.Organisations = []*veilig.Organisation{{ID: "gemeente-a"}, {ID: "gemeente-b"}}
+		c.Purposes[0].OrgID = "gemeente-a"
+		b := *c.Purposes[0]
+		b.ID, b.OrgID = "b-tax", "gemeente-b"
+		b.ChannelSettings = &telephony.PhoneSettings{Number: "+31207654321", CodeLength: veilig.DefaultCodeLength}
+		c.Purposes = append(c.Purposes, &b)
+	})
+	ctx := context.Background()
+	started, err := svc.StartSession(ctx, "tax", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := yivi.last()
+	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
+		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	call := func(id, called string) veilig.CallMatch {
+		t.Helper()
+		m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000009", Provider: "test", CallID: id, CalledNumber: called})
+		if err != nil {
+			t.Fatalf("call %s: %v", id, err)
+		}
+		return m
+	}
+	if m := call("to-b", "+31207654321"); m.Matched {
+		t.Fatalf("a code of A matched on B's line: %+v", m)
+	}
+	if m := call("to-nowhere", "+31209999999"); m.Matched {
+		t.Fatalf("a code matched on a line of no organisation: %+v", m)
+	}
+	if m := call("to-a", "+31201234567"); !m.Matched || m.ContactRef != started.SessionID {
+		t.Fatalf("a code of A on A's line: %+v", m)
 	}
 }

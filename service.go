@@ -80,6 +80,7 @@ type Service struct {
 	purposes       map[string]*Purpose
 	orgs           map[string]*Organisation
 	orgPurposes    map[string][]string // purpose ids by organisation
+	lineOrgs       map[string]string   // the organisation of each line (LineSettings) a connection comes in on
 	purposeOrder   []*Purpose
 	codeKey        []byte
 	callerKey      []byte
@@ -116,6 +117,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		purposes:       map[string]*Purpose{},
 		orgs:           map[string]*Organisation{},
 		orgPurposes:    map[string][]string{},
+		lineOrgs:       map[string]string{},
 		codeKey:        deriveKey(cfg.SecretKey, "code"),
 		callerKey:      deriveKey(cfg.SecretKey, "caller"),
 		limits:         cfg.MissLimits,
@@ -143,6 +145,14 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 			return nil, fmt.Errorf("service: purpose %q is of organisation %q, which is not configured", p.ID, p.OrgID)
 		}
 		s.orgPurposes[orgOf(p.OrgID)] = append(s.orgPurposes[orgOf(p.OrgID)], p.ID)
+		if ls, ok := p.ChannelSettings.(LineSettings); ok {
+			for _, line := range ls.Lines() {
+				if other, taken := s.lineOrgs[line]; taken && other != orgOf(p.OrgID) {
+					return nil, fmt.Errorf("service: %s is a line of organisations %q and %q", line, other, orgOf(p.OrgID))
+				}
+				s.lineOrgs[line] = orgOf(p.OrgID)
+			}
+		}
 		s.purposes[p.ID] = p
 		s.purposeOrder = append(s.purposeOrder, p)
 	}

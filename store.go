@@ -107,6 +107,10 @@ type Connection struct {
 	Platform      string
 	ID            string
 	SealedAddress Sealed
+	// OrgID is the organisation whose line the connection came in on (the
+	// number the caller dialled): only a session of that organisation
+	// matches. "" when the line is not known: any organisation's.
+	OrgID string
 }
 
 // Attempt is a caller asking for a code to be looked up (see

@@ -306,10 +306,10 @@ func matchSQL(codeHash []byte, call veilig.Connection, at time.Time, forgive int
 	upd := fmt.Sprintf(`upd AS (UPDATE sessions SET
 			state = %s, reason = '', code_hash = NULL,
 			provider = %s, call_id = %s, caller_key_id = %s, caller = %s, matched_at = %s
-			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s`+allowed+`
+			WHERE code_hash = %s AND state = %s AND expires_at > %[6]s AND (%[9]s::text = '' OR org_id = %[9]s::text)`+allowed+`
 			RETURNING `+sessionColumns+`)`,
 		p.add(string(veilig.StateMatched)), p.add(call.Platform), p.add(call.ID), p.add(call.SealedAddress.KeyID),
-		p.add(sealedData(call.SealedAddress)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)))
+		p.add(sealedData(call.SealedAddress)), p.add(at), p.add(codeHash), p.add(string(veilig.StateDisclosed)), p.add(call.OrgID))
 	events, err := eventCTEs(&p, "upd", veilig.Event{Type: string(veilig.StateMatched), At: at})
 	if err != nil {
 		return "", nil, err

@@ -274,10 +274,10 @@ func matchCode(ctx context.Context, tx *sql.Tx, codeHash []byte, call veilig.Con
 	out, err := scanSession(tx.QueryRowContext(ctx, `UPDATE sessions SET
 		state = ?, reason = '', code_hash = NULL,
 		provider = ?, call_id = ?, caller_key_id = ?, caller = ?, matched_at = ?
-		WHERE code_hash = ? AND state = ? AND expires_at > ?
+		WHERE code_hash = ? AND state = ? AND expires_at > ? AND (? = '' OR org_id = ?)
 		RETURNING `+sessionColumns,
 		veilig.StateMatched, call.Platform, call.ID, call.SealedAddress.KeyID, sealedData(call.SealedAddress),
-		millis(at), codeHash, veilig.StateDisclosed, millis(at)))
+		millis(at), codeHash, veilig.StateDisclosed, millis(at), call.OrgID, call.OrgID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veilig.Event{}, veilig.Errorf(veilig.ENOMATCH, "no session matches")
 	} else if err != nil {

@@ -300,3 +300,28 @@ func testOrganisations(t *testing.T, st veilig.Store) {
 		}
 	}
 }
+
+// testMatchByLine: a connection that came in on an organisation's line
+// matches only that organisation's sessions; one on no known line any.
+func testMatchByLine(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	s := newSession("p1", base)
+	s.OrgID = "gemeente-a"
+	code := randomBytes(32)
+	if _, err := st.CreateSession(ctx, s, code, randomBytes(32), base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	transition(t, st, veilig.Transition{SessionID: s.ID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateDisclosed, At: base,
+		SealedDisclosure: &veilig.Sealed{KeyID: "k", Data: []byte("d")}})
+	at := base.Add(time.Minute)
+	_, _, err := st.MatchCode(ctx, code, veilig.Connection{Platform: "p", ID: "line-b", OrgID: "gemeente-b"}, at, 0)
+	wantCode(t, "a code on another organisation's line", err, veilig.ENOMATCH)
+	l, err := st.LookUpCode(ctx, veilig.Attempt{CallerKey: randomBytes(32), Since: base, Max: 5, At: at}, code, veilig.Connection{Platform: "p", ID: "line-b2", OrgID: "gemeente-b"})
+	if err != nil || l.Session != nil {
+		t.Fatalf("LookUpCode on another organisation's line: %+v %v", l, err)
+	}
+	got, _, err := st.MatchCode(ctx, code, veilig.Connection{Platform: "p", ID: "line-a", OrgID: "gemeente-a"}, at, 0)
+	if err != nil || got.ID != s.ID {
+		t.Fatalf("a code on its organisation's line: %v %v", got, err)
+	}
+}

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"Agents", testAgents},
 		{"Organisations", testOrganisations},
+		{"MatchByLine", testMatchByLine},
 		{"ChangeAccount", testChangeAccount},
 		{"AgentSessions", testAgentSessions},
 		{"Audit", testAudit},

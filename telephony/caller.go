@@ -53,3 +53,15 @@ func CallerNumber(raw string) (string, error) {
 	}
 	return n, nil
 }
+
+// CalledNumber turns the number a platform says the caller dialled into
+// what the core takes as IncomingCall.CalledNumber: the digits with an
+// optional leading '+', or "" when it is absent or not a phone number (the
+// call then names no line).
+func CalledNumber(raw string) string {
+	n, err := CallerNumber(raw)
+	if err != nil || n == veilig.AnonymousCaller {
+		return ""
+	}
+	return n
+}

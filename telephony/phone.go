@@ -40,6 +40,9 @@ func (s *PhoneSettings) Problems() []string {
 	return p
 }
 
+// Lines is the number callers dial for the purpose.
+func (s *PhoneSettings) Lines() []string { return []string{s.Number} }
+
 // TypedCodeLength is the length of the code the phone types: the guessing
 // goal applies to it.
 func (s *PhoneSettings) TypedCodeLength() int { return s.CodeLength }

@@ -158,6 +158,7 @@ func (h *Handler) verify(ctx context.Context, cd events.ConnectContactData, code
 	}
 	o, err := telephony.Match(ctx, h.Core, veilig.IncomingCall{
 		Code: code, CallerNumber: caller, Provider: Provider, CallID: cd.ContactID,
+		CalledNumber: telephony.CalledNumber(cd.SystemEndpoint.Address),
 	}, h.timeout(ctx))
 	if err != nil {
 		h.log().Error("report call", "provider", Provider, "contact", cd.ContactID, "result", o.Result, "err", err)

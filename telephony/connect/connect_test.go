@@ -118,7 +118,7 @@ func TestDocumentedFlowEvent(t *testing.T) {
 			t.Fatalf("%s: %v", file, got)
 		}
 		c := core.calls[len(core.calls)-1]
-		if c != (veilig.IncomingCall{Code: "12345674", CallerNumber: "+1234567890", Provider: Provider, CallID: "4a573372-1f28-4e26-b97b-XXXXXXXXXXX"}) {
+		if c != (veilig.IncomingCall{Code: "12345674", CallerNumber: "+1234567890", Provider: Provider, CallID: "4a573372-1f28-4e26-b97b-XXXXXXXXXXX", CalledNumber: "+1234567890"}) {
 			t.Fatalf("%s: reported %+v", file, c)
 		}
 	}

@@ -251,6 +251,7 @@ func (h *Handler) gather(w http.ResponseWriter, r *http.Request, form url.Values
 	} else {
 		o, err = telephony.Match(r.Context(), h.cfg.Core, veilig.IncomingCall{
 			Code: form.Get("Digits"), CallerNumber: caller, Provider: Provider, CallID: sid,
+			CalledNumber: telephony.CalledNumber(form.Get("To")),
 		}, h.cfg.Timeout)
 		if err != nil {
 			h.log.Error("report call", "provider", Provider, "call", sid, "result", o.Result, "err", err)

@@ -234,7 +234,7 @@ func TestTwilioFlow(t *testing.T) {
 		t.Fatal("the TwiML holds the code")
 	}
 	got := core.calls[len(core.calls)-1]
-	if got != (veilig.IncomingCall{Code: "12345674", CallerNumber: "+31612345678", Provider: Provider, CallID: sid}) {
+	if got != (veilig.IncomingCall{Code: "12345674", CallerNumber: "+31612345678", Provider: Provider, CallID: sid, CalledNumber: "+31850000000"}) {
 		t.Fatalf("reported %+v", got)
 	}
 
