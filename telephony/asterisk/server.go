@@ -300,7 +300,15 @@ func (s *Server) verify(ctx context.Context, a *agi, env Env, q url.Values) erro
 		s.log().Warn("AGI call without a caller id; routed unverified without a lookup", "provider", Provider, "call", callID)
 		o.Result = telephony.ResultInvalid
 	} else {
-		o, err = telephony.Match(ctx, s.Core, veilig.IncomingCall{Code: code, CallerNumber: caller, Provider: Provider, CallID: callID}, s.Timeout)
+		// The line: what the dialplan names (verify?line=+31201234567, as a
+		// purpose's phone.number), else the number the trunk delivered.
+		line := q.Get("line")
+		if line == "" {
+			line = env["dnid"]
+		}
+		o, err = telephony.Match(ctx, s.Core, veilig.IncomingCall{
+			Code: code, CallerNumber: caller, Provider: Provider, CallID: callID, CalledNumber: telephony.CalledNumber(line),
+		}, s.Timeout)
 		if err != nil {
 			s.log().Error("report call", "provider", Provider, "call", callID, "result", o.Result, "err", err)
 		} else {

@@ -94,7 +94,7 @@ func TestVerifyWithRead(t *testing.T) {
 		t.Fatal("the digits were left in the channel variable")
 	}
 	calls, _ := core.snapshot()
-	if len(calls) != 1 || calls[0] != (veilig.IncomingCall{Code: "12345674", CallerNumber: "+31612345678", Provider: Provider, CallID: "1700000000.42"}) {
+	if len(calls) != 1 || calls[0] != (veilig.IncomingCall{Code: "12345674", CallerNumber: "+31612345678", Provider: Provider, CallID: "1700000000.42", CalledNumber: "0850000000"}) {
 		t.Fatalf("reported %+v", calls)
 	}
 
@@ -419,4 +419,19 @@ func FuzzParseReply(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", s, r)
 		}
 	})
+}
+
+// TestVerifyReportsTheLine: the line the dialplan names (verify?line=...)
+// is reported as the number dialled, before the trunk's DNID.
+func TestVerifyReportsTheLine(t *testing.T) {
+	core := &recorder{}
+	addr := serve(t, &Server{Core: core})
+	c := &agitest.Call{Script: "verify?line=%2B31201234567", Vars: map[string]string{"VEILIG_CODE": "12345674"}}
+	if err := c.Run(addr); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := core.snapshot()
+	if len(calls) != 1 || calls[0].CalledNumber != "+31201234567" {
+		t.Fatalf("reported %+v", calls)
+	}
 }
