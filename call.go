@@ -111,11 +111,7 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	// The caller number is personal data, sealed before it is stored. It is
 	// bound to the call (provider and call id), which is stored in the same
 	// row, so the match and the number are one transaction.
-	sealed, err := s.sealer.Seal([]byte(c.CallerNumber), addressAAD(c.Provider, c.CallID))
-	if err != nil {
-		return CallMatch{}, fmt.Errorf("report call: %w", err)
-	}
-	call := Connection{Platform: c.Provider, ID: c.CallID, SealedAddress: sealed, OrgID: s.lineOrgs[c.CalledNumber]}
+	call := Connection{Platform: c.Provider, ID: c.CallID, OrgID: s.lineOrgs[c.CalledNumber]}
 	if call.OrgID == "" && len(s.orgs) > 1 {
 		// With several organisations a code must come in on one of
 		// theirs: a call on no known line looks nothing up.
@@ -123,6 +119,17 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 		s.log.Info("call on a line of no organisation; not looked up", "provider", c.Provider)
 		return CallMatch{}, nil
 	}
+	// Sealed with the keys of the organisation whose line it came in on
+	// (with one organisation, its own), the only one it can match.
+	lineOrg := call.OrgID
+	if lineOrg == "" {
+		lineOrg = s.soleOrg
+	}
+	sealed, err := s.sealerFor(lineOrg).Seal([]byte(c.CallerNumber), addressAAD(c.Provider, c.CallID))
+	if err != nil {
+		return CallMatch{}, fmt.Errorf("report call: %w", err)
+	}
+	call.SealedAddress = sealed
 	codeHash := CodeHash(s.codeKey, c.Code)
 	key := s.attemptKey(c)
 	l, err := s.store.LookUpCode(ctx, Attempt{CallerKey: key, Since: now.Add(-window), Max: limit, At: now}, codeHash, call)

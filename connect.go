@@ -77,7 +77,7 @@ func (s *Service) Connect(ctx context.Context, r ConnectRequest) (CallMatch, err
 	if pending.State != StateDisclosed && s.awaitProof(ctx, pending) != proofRecorded {
 		return CallMatch{}, notFound
 	}
-	sealed, err := s.sealer.Seal([]byte(r.Address), addressAAD(r.Platform, r.ConnectionID))
+	sealed, err := s.sealerFor(pending.OrgID).Seal([]byte(r.Address), addressAAD(r.Platform, r.ConnectionID))
 	if err != nil {
 		return CallMatch{}, fmt.Errorf("connect: %w", err)
 	}

@@ -87,7 +87,7 @@ func (s *Service) contact(st *StoredSession) *Contact {
 	}
 	var address string
 	if !st.SealedAddress.IsZero() {
-		if a, err := s.sealer.Open(st.SealedAddress, addressAAD(st.Platform, st.ConnectionID)); err == nil {
+		if a, err := s.sealerFor(st.OrgID).Open(st.SealedAddress, addressAAD(st.Platform, st.ConnectionID)); err == nil {
 			address = string(a)
 		} else {
 			s.log.Error("open connection address", "session", st.ID, "err", err)
@@ -129,7 +129,7 @@ func (s *Service) OpenContact(ctx context.Context, a *Agent, id, remoteAddr stri
 	if st.TakenBy != "" && st.TakenBy != a.ID {
 		return nil, Errorf(ECONFLICT, "another agent has taken this contact")
 	}
-	plain, err := s.sealer.Open(st.SealedDisclosure, []byte(st.ID))
+	plain, err := s.sealerFor(st.OrgID).Open(st.SealedDisclosure, []byte(st.ID))
 	if err != nil {
 		return nil, fmt.Errorf("open contact: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/keyring"
 	"github.com/veiligcontact/veilig/telephony"
 )
 
@@ -144,5 +145,58 @@ func TestCodeOnAnotherOrganisationsLine(t *testing.T) {
 	}
 	if m := call("to-a", "+31201234567"); !m.Matched || m.ContactRef != started.SessionID {
 		t.Fatalf("a code of A on A's line: %+v", m)
+	}
+}
+
+// TestOrganisationKeys: each organisation's personal data is sealed with
+// its own keys: what is stored for A opens with A's keys and not with B's
+// (nor the deployment's), and its agent still sees it.
+func TestOrganisationKeys(t *testing.T) {
+	keys := map[string]veilig.Sealer{}
+	for _, org := range []string{"gemeente-a", "gemeente-b", "shared"} {
+		k, _ := keyring.NewKey()
+		kr, err := keyring.New(org, map[string][]byte{org: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[org] = kr
+	}
+	yivi := &scriptedYivi{}
+	svc, st := newServiceWith(t, yivi, func(c *veilig.ServiceConfig) {
+		c.Sealer = keys["shared"]
+		c.OrgSealers = map[string]veilig.Sealer{"gemeente-a": keys["gemeente-a"], "gemeente-b": keys["gemeente-b"]}
+		c.Organisations = []*veilig.Organisation{{ID: "gemeente-a"}, {ID: "gemeente-b"}}
+		c.Purposes[0].OrgID = "gemeente-a"
+	})
+	ctx := context.Background()
+	started, err := svc.StartSession(ctx, "tax", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := yivi.last()
+	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
+		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	if m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000002", Provider: "test", CallID: "k1", CalledNumber: "+31201234567"}); err != nil || !m.Matched {
+		t.Fatalf("call: %+v %v", m, err)
+	}
+	raw, err := st.Session(ctx, started.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for org, sl := range keys {
+		_, derr := sl.Open(raw.SealedDisclosure, []byte(raw.ID))
+		_, aerr := sl.Open(raw.SealedAddress, []byte("caller\x00test\x00k1"))
+		own := org == "gemeente-a"
+		if (derr == nil) != own || (aerr == nil) != own {
+			t.Errorf("%s's keys on A's data: disclosure %v, caller %v (want opened only with A's)", org, derr, aerr)
+		}
+	}
+	alice := &veilig.Agent{ID: veilig.NewID(), Username: "alice", Role: veilig.RoleAgent, Purposes: []string{"*"}, OrgID: "gemeente-a", CreatedAt: time.Now()}
+	if err := st.CreateAgent(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.OpenContact(ctx, alice, started.SessionID, "192.0.2.1")
+	if err != nil || len(c.Attributes) != 2 || c.Connection.Address != "+31600000002" {
+		t.Fatalf("A's agent opens A's contact: %+v %v", c, err)
 	}
 }

@@ -99,7 +99,7 @@ func (s *Service) finishDisclosure(ctx context.Context, id string, o ProofResult
 		s.log.Error("encode disclosure", "session", id, "err", err)
 		return nil
 	}
-	sealed, err := s.sealer.Seal(plain, []byte(id))
+	sealed, err := s.sealerFor(cur.OrgID).Seal(plain, []byte(id))
 	if err != nil {
 		s.log.Error("seal disclosure", "session", id, "err", err)
 		return s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, StateFailed, "could not store the disclosure", nil)

@@ -32,6 +32,11 @@ type ServiceConfig struct {
 	// one of them.
 	Channels []ChannelService
 	Sealer   Sealer
+	// OrgSealers are organisations' own keys: what is personal in an
+	// organisation's sessions is sealed with its sealer, so one
+	// organisation's keys open nothing of another's. An organisation
+	// without one uses Sealer.
+	OrgSealers map[string]Sealer
 	// Organisations are the organisations served; none: one,
 	// DefaultOrganisation. Every purpose must be of one of them.
 	Organisations []*Organisation
@@ -77,6 +82,8 @@ type Service struct {
 	means          map[Means]DisclosureService
 	channels       map[Channel]ChannelService
 	sealer         Sealer
+	orgSealers     map[string]Sealer
+	soleOrg        string // the organisation, when there is one
 	purposes       map[string]*Purpose
 	orgs           map[string]*Organisation
 	orgPurposes    map[string][]string // purpose ids by organisation
@@ -137,6 +144,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		}
 		s.orgs[o.ID] = o
 	}
+	if len(orgs) == 1 {
+		s.soleOrg = orgs[0].ID
+	}
 	for _, p := range cfg.Purposes {
 		if _, dup := s.purposes[p.ID]; dup {
 			return nil, fmt.Errorf("service: purpose %q configured twice", p.ID)
@@ -169,6 +179,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		s.auditRetention = 366 * 24 * time.Hour
 	}
 	s.hasher = cfg.HashPassword
+	s.orgSealers = cfg.OrgSealers
 	s.proofWait = cfg.ProofWait
 	if s.proofWait <= 0 {
 		s.proofWait = DefaultProofWait
@@ -205,6 +216,14 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		s.follows = follows
 	}
 	return s, nil
+}
+
+// sealerFor is the sealer of organisation org's personal data.
+func (s *Service) sealerFor(org string) Sealer {
+	if sl, ok := s.orgSealers[orgOf(org)]; ok {
+		return sl
+	}
+	return s.sealer
 }
 
 // checkPurpose checks that purpose p can be served: its channel and a
