@@ -169,6 +169,11 @@ type Store interface {
 	// now, expired agent sessions and signatures, misses older than 24 hours
 	// before now, and audit entries older than auditBefore.
 	Purge(ctx context.Context, now, auditBefore time.Time) (PurgeResult, error)
+	// RemoveOrganisation deletes everything of organisation orgID, in one
+	// transaction: its sessions with their events and personal data, its
+	// accounts with their sign-ins, and (unless keepAudit) its audit
+	// trail. Nothing of another organisation changes.
+	RemoveOrganisation(ctx context.Context, orgID string, keepAudit bool) (PurgeResult, error)
 
 	// Ping reports whether the database answers (for /readyz).
 	Ping(ctx context.Context) error

@@ -374,3 +374,54 @@ func TestPoolOpensWarm(t *testing.T) {
 		t.Fatalf("misses after the warm-up: %d %v", n, err)
 	}
 }
+
+// TestRemoveOrganisationRaw: after removing an organisation no row names
+// it or one of its sessions or accounts (read with SQL, past the store),
+// and the other organisation's rows are all there.
+func TestRemoveOrganisationRaw(t *testing.T) {
+	url := testpg.URL(t)
+	st := open(t, url)
+	ctx := t.Context()
+	now := time.Now()
+	suffix := rand.Text()[:8]
+	for _, org := range []string{"gemeente-a", "gemeente-b"} {
+		s := &veilig.Session{ID: "s-" + org + suffix, PurposeID: "p", OrgID: org + suffix, Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if _, err := st.CreateSession(ctx, s, []byte("code-"+org+suffix), []byte("status-"+org+suffix), now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateAgent(ctx, &veilig.Agent{ID: "a-" + org + suffix, Username: "u-" + org + suffix, Role: veilig.RoleAgent, Purposes: []string{"*"}, OrgID: org + suffix, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: "a-" + org + suffix, Action: veilig.AuditAgentSignIn, OrgID: org + suffix}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.RemoveOrganisation(ctx, "gemeente-a"+suffix, false); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	a, b := "gemeente-a"+suffix, "gemeente-b"+suffix
+	for _, c := range []struct {
+		query string
+		arg   string
+		want  int
+	}{
+		{`SELECT COUNT(*) FROM sessions WHERE org_id = $1 OR id = 's-' || $1`, a, 0},
+		{`SELECT COUNT(*) FROM events WHERE session_id = 's-' || $1`, a, 0},
+		{`SELECT COUNT(*) FROM agents WHERE org_id = $1`, a, 0},
+		{`SELECT COUNT(*) FROM audit_log WHERE org_id = $1 OR agent_id = 'a-' || $1`, a, 0},
+		{`SELECT COUNT(*) FROM sessions WHERE org_id = $1`, b, 1},
+		{`SELECT COUNT(*) FROM events WHERE session_id = 's-' || $1`, b, 1},
+		{`SELECT COUNT(*) FROM agents WHERE org_id = $1`, b, 1},
+		{`SELECT COUNT(*) FROM audit_log WHERE org_id = $1`, b, 1},
+	} {
+		var n int
+		if err := conn.QueryRow(ctx, c.query, c.arg).Scan(&n); err != nil || n != c.want {
+			t.Errorf("%s (%s): %d (%v), want %d", c.query, c.arg, n, err, c.want)
+		}
+	}
+}

@@ -407,3 +407,38 @@ func (s *Store) SessionByCode(ctx context.Context, codeHash []byte, at time.Time
 	}
 	return sess, nil
 }
+
+// RemoveOrganisation deletes everything of organisation orgID.
+func (s *Store) RemoveOrganisation(ctx context.Context, orgID string, keepAudit bool) (veilig.PurgeResult, error) {
+	var res veilig.PurgeResult
+	err := s.inTx(ctx, "remove organisation", func(tx pgx.Tx) error {
+		res = veilig.PurgeResult{}
+		steps := []struct {
+			n     *int64
+			query string
+		}{
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = $1)`},
+			{&res.Sessions, `DELETE FROM sessions WHERE org_id = $1`},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = $1)`},
+			{new(int64), `DELETE FROM agents WHERE org_id = $1`},
+		}
+		if !keepAudit {
+			steps = append(steps, struct {
+				n     *int64
+				query string
+			}{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = $1`})
+		}
+		for _, d := range steps {
+			tag, err := tx.Exec(ctx, d.query, orgID)
+			if err != nil {
+				return err
+			}
+			*d.n = tag.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return veilig.PurgeResult{}, err
+	}
+	return res, nil
+}

@@ -395,3 +395,40 @@ func (s *Store) SessionByCode(ctx context.Context, codeHash []byte, at time.Time
 	}
 	return sess, nil
 }
+
+// RemoveOrganisation deletes everything of organisation orgID.
+func (s *Store) RemoveOrganisation(ctx context.Context, orgID string, keepAudit bool) (veilig.PurgeResult, error) {
+	var res veilig.PurgeResult
+	err := s.write(ctx, "remove organisation", func(tx *sql.Tx) ([]veilig.Event, error) {
+		res = veilig.PurgeResult{}
+		steps := []struct {
+			n     *int64
+			query string
+		}{
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = ?)`},
+			{&res.Sessions, `DELETE FROM sessions WHERE org_id = ?`},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = ?)`},
+			{new(int64), `DELETE FROM agents WHERE org_id = ?`},
+		}
+		if !keepAudit {
+			steps = append(steps, struct {
+				n     *int64
+				query string
+			}{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = ?`})
+		}
+		for _, d := range steps {
+			r, err := tx.ExecContext(ctx, d.query, orgID)
+			if err != nil {
+				return nil, err
+			}
+			if *d.n, err = r.RowsAffected(); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return veilig.PurgeResult{}, err
+	}
+	return res, nil
+}

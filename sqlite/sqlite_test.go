@@ -82,3 +82,52 @@ func TestReopen(t *testing.T) {
 		t.Errorf("Migrate of a migrated database: %v", err)
 	}
 }
+
+// TestRemoveOrganisationRaw: after removing an organisation no row of the
+// database names it or one of its sessions or accounts (read with SQL,
+// past the store).
+func TestRemoveOrganisationRaw(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "veilig.db")
+	st, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	now := time.Now()
+	for _, org := range []string{"gemeente-a", "gemeente-b"} {
+		s := &veilig.Session{ID: "s-" + org, PurposeID: "p", OrgID: org, Channel: veilig.ChannelPhone, Means: veilig.MeansYivi, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if _, err := st.CreateSession(ctx, s, []byte("code-"+org), []byte("status-"+org), now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateAgent(ctx, &veilig.Agent{ID: "a-" + org, Username: "u-" + org, Role: veilig.RoleAgent, Purposes: []string{"*"}, OrgID: org, CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddAudit(ctx, &veilig.AuditEntry{At: now, AgentID: "a-" + org, Action: veilig.AuditAgentSignIn, OrgID: org}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.RemoveOrganisation(ctx, "gemeente-a", false); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for query, want := range map[string]int{
+		`SELECT COUNT(*) FROM sessions WHERE org_id = 'gemeente-a' OR id = 's-gemeente-a'`:        0,
+		`SELECT COUNT(*) FROM events WHERE session_id = 's-gemeente-a'`:                           0,
+		`SELECT COUNT(*) FROM agents WHERE org_id = 'gemeente-a'`:                                 0,
+		`SELECT COUNT(*) FROM audit_log WHERE org_id = 'gemeente-a' OR agent_id = 'a-gemeente-a'`: 0,
+		`SELECT COUNT(*) FROM sessions WHERE org_id = 'gemeente-b'`:                               1,
+		`SELECT COUNT(*) FROM events WHERE session_id = 's-gemeente-b'`:                           1,
+		`SELECT COUNT(*) FROM agents WHERE org_id = 'gemeente-b'`:                                 1,
+		`SELECT COUNT(*) FROM audit_log WHERE org_id = 'gemeente-b'`:                              1,
+	} {
+		var n int
+		if err := db.QueryRow(query).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d (%v), want %d", query, n, err, want)
+		}
+	}
+}

@@ -325,3 +325,70 @@ func testMatchByLine(t *testing.T, st veilig.Store) {
 		t.Fatalf("a code on its organisation's line: %v %v", got, err)
 	}
 }
+
+// testRemoveOrganisation: removing an organisation deletes its sessions
+// (with their events), its accounts (with their sign-ins) and its audit
+// trail, and nothing of another organisation; keepAudit keeps the trail.
+func testRemoveOrganisation(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	type org struct {
+		session *veilig.Session
+		agent   *veilig.Agent
+	}
+	orgs := map[string]*org{}
+	for _, id := range []string{"gemeente-a", "gemeente-b"} {
+		s := newSession("p-"+id, base)
+		s.OrgID = id
+		if _, err := st.CreateSession(ctx, s, randomBytes(32), randomBytes(32), base.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		a := newAgent("agent-" + id)
+		a.OrgID = id
+		if err := st.CreateAgent(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateAgentSession(ctx, &veilig.AgentSession{TokenHash: randomBytes(32), AgentID: a.ID, CSRFToken: "c", CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		transition(t, st, veilig.Transition{SessionID: s.ID, From: []veilig.SessionState{veilig.StateCreated}, To: veilig.StateCreated, At: base,
+			Audit: &veilig.AuditEntry{AgentID: a.ID, Action: veilig.AuditContactOpened}})
+		orgs[id] = &org{s, a}
+	}
+	res, err := st.RemoveOrganisation(ctx, "gemeente-a", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sessions != 1 || res.Events < 1 || res.AgentSessions != 1 || res.AuditEntries != 1 {
+		t.Errorf("removed %+v, want A's session, its events, sign-in and audit entry", res)
+	}
+	a, b := orgs["gemeente-a"], orgs["gemeente-b"]
+	if _, err := st.Session(ctx, a.session.ID); veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		t.Errorf("A's session after the removal: %v", err)
+	}
+	if _, err := st.Agent(ctx, a.agent.ID); veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		t.Errorf("A's account after the removal: %v", err)
+	}
+	if evs, err := st.EventsSince(ctx, veilig.EventFilter{SessionID: a.session.ID}, 0, 0); err != nil || len(evs) != 0 {
+		t.Errorf("A's events after the removal: %v %v", evs, err)
+	}
+	if es, err := st.Audit(ctx, veilig.AuditFilter{OrgID: "gemeente-a"}); err != nil || len(es) != 0 {
+		t.Errorf("A's audit trail after the removal: %v %v", es, err)
+	}
+	if _, err := st.Session(ctx, b.session.ID); err != nil {
+		t.Errorf("B's session: %v", err)
+	}
+	if _, err := st.Agent(ctx, b.agent.ID); err != nil {
+		t.Errorf("B's account: %v", err)
+	}
+	if es, err := st.Audit(ctx, veilig.AuditFilter{OrgID: "gemeente-b"}); err != nil || len(es) != 1 {
+		t.Errorf("B's audit trail: %v %v", es, err)
+	}
+	// Keeping the trail (an organisation's retention setting) keeps it.
+	res, err = st.RemoveOrganisation(ctx, "gemeente-b", true)
+	if err != nil || res.Sessions != 1 || res.AuditEntries != 0 {
+		t.Fatalf("removing B keeping its trail: %+v %v", res, err)
+	}
+	if es, err := st.Audit(ctx, veilig.AuditFilter{OrgID: "gemeente-b"}); err != nil || len(es) != 1 {
+		t.Errorf("B's kept audit trail: %v %v", es, err)
+	}
+}

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"Agents", testAgents},
 		{"Organisations", testOrganisations},
 		{"MatchByLine", testMatchByLine},
+		{"RemoveOrganisation", testRemoveOrganisation},
 		{"ChangeAccount", testChangeAccount},
 		{"AgentSessions", testAgentSessions},
 		{"Audit", testAudit},
