@@ -44,7 +44,7 @@ func (s *Service) Accounts(ctx context.Context, by *Agent) ([]*Agent, error) {
 	}
 	out := make([]*Agent, 0, len(all))
 	for _, a := range all {
-		if orgOf(a.OrgID) == orgOf(by.OrgID) {
+		if OrganisationOr(a.OrgID) == OrganisationOr(by.OrgID) {
 			out = append(out, a)
 		}
 	}
@@ -55,7 +55,7 @@ func (s *Service) Accounts(ctx context.Context, by *Agent) ([]*Agent, error) {
 // organisation's is answered as one that does not exist.
 func (s *Service) account(ctx context.Context, by *Agent, id string) (*Agent, error) {
 	a, err := s.store.Agent(ctx, id)
-	if err == nil && orgOf(a.OrgID) != orgOf(by.OrgID) {
+	if err == nil && OrganisationOr(a.OrgID) != OrganisationOr(by.OrgID) {
 		err = Errorf(ENOTFOUND, "no such account")
 	}
 	if ErrorCode(err) == ENOTFOUND {
@@ -70,7 +70,7 @@ func (s *Service) account(ctx context.Context, by *Agent, id string) (*Agent, er
 func (s *Service) CreateAccount(ctx context.Context, by *Agent, in NewAccount, remoteAddr string) (*Agent, error) {
 	a := &Agent{
 		ID: newID(), Username: in.Username, DisplayName: strings.TrimSpace(in.DisplayName),
-		Role: in.Role, Purposes: in.Purposes, CreatedAt: s.now(), OrgID: orgOf(by.OrgID),
+		Role: in.Role, Purposes: in.Purposes, CreatedAt: s.now(), OrgID: OrganisationOr(by.OrgID),
 	}
 	if err := s.checkAccount(a); err != nil {
 		return nil, err
@@ -157,7 +157,7 @@ func (s *Service) hashPassword(password string) (string, error) {
 }
 
 func (s *Service) accountAudit(by *Agent, action string, a *Agent, remoteAddr, detail string) *AuditEntry {
-	return &AuditEntry{At: s.now(), AgentID: by.ID, Action: action, Subject: a.ID, Detail: detail, RemoteAddr: remoteAddr, OrgID: orgOf(by.OrgID)}
+	return &AuditEntry{At: s.now(), AgentID: by.ID, Action: action, Subject: a.ID, Detail: detail, RemoteAddr: remoteAddr, OrgID: OrganisationOr(by.OrgID)}
 }
 
 // checkAccount reports the first problem with an account's fields.
@@ -177,7 +177,7 @@ func (s *Service) checkAccount(a *Agent) error {
 		if p == "*" {
 			continue
 		}
-		if pp, err := s.Purpose(p); err != nil || orgOf(pp.OrgID) != orgOf(a.OrgID) {
+		if pp, err := s.Purpose(p); err != nil || OrganisationOr(pp.OrgID) != OrganisationOr(a.OrgID) {
 			return Errorf(EINVALID, "purposes must be configured purpose ids or \"*\"; %q is not", clip(p))
 		}
 	}

@@ -115,7 +115,7 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	if call.OrgID == "" && len(s.orgs) > 1 {
 		// With several organisations a code must come in on one of
 		// theirs: a call on no known line looks nothing up.
-		s.observeCall("no_match")
+		s.observeCall("no_line")
 		s.log.Info("call on a line of no organisation; not looked up", "provider", c.Provider)
 		return CallMatch{}, nil
 	}
@@ -182,7 +182,7 @@ func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Connection, 
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return fail(err)
 	}
-	if err == nil && call.OrgID != "" && orgOf(pending.OrgID) != call.OrgID {
+	if err == nil && call.OrgID != "" && OrganisationOr(pending.OrgID) != call.OrgID {
 		err = Errorf(ENOTFOUND, "another organisation's") // on another's line, a code is no proof of its
 	}
 	if err == nil {

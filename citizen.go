@@ -38,7 +38,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 	sess := &Session{
 		ID:        newID(),
 		PurposeID: p.ID,
-		OrgID:     orgOf(p.OrgID),
+		OrgID:     OrganisationOr(p.OrgID),
 		Channel:   p.Channel,
 		Means:     means.Means(),
 		State:     StateCreated,

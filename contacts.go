@@ -9,12 +9,14 @@ import (
 // agentSees reports whether agent a may know of session st at all: it is
 // of the agent's organisation. Another organisation's contact is answered
 // exactly as one that does not exist.
-func agentSees(a *Agent, st *StoredSession) bool { return orgOf(st.OrgID) == orgOf(a.OrgID) }
+func agentSees(a *Agent, st *StoredSession) bool {
+	return OrganisationOr(st.OrgID) == OrganisationOr(a.OrgID)
+}
 
 // agentPurposes are the purposes whose contacts agent a lists: its own,
 // "*" being every purpose of its organisation, never another's.
 func (s *Service) agentPurposes(a *Agent) []string {
-	org := orgOf(a.OrgID)
+	org := OrganisationOr(a.OrgID)
 	var ids []string
 	for _, id := range s.orgPurposes[org] {
 		if a.Serves(id) {

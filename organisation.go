@@ -37,8 +37,9 @@ func (o *Organisation) Validate() []string {
 	return problems
 }
 
-// orgOf is the organisation an id names, DefaultOrganisation for "".
-func orgOf(id string) string {
+// OrganisationOr is the organisation id names: DefaultOrganisation for
+// "" (a deployment that names none, rows from before organisations).
+func OrganisationOr(id string) string {
 	if id == "" {
 		return DefaultOrganisation
 	}

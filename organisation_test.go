@@ -18,27 +18,13 @@ import (
 func TestOrganisationsApart(t *testing.T) {
 	yivi := &scriptedYivi{}
 	svc, st := newServiceWith(t, yivi, func(c *veilig.ServiceConfig) {
-		c.Organisations = []*veilig.Organisation{
-			{ID: "gemeente-a", Names: map[string]string{"nl": "Gemeente A", "en": "Municipality A"}},
-			{ID: "gemeente-b", Names: map[string]string{"nl": "Gemeente B", "en": "Municipality B"}},
-		}
-		c.Purposes[0].OrgID = "gemeente-a"
-		b := *c.Purposes[0]
-		b.ID, b.OrgID = "b-tax", "gemeente-b"
-		b.ChannelSettings = &telephony.PhoneSettings{Number: "+31207654321", CodeLength: veilig.DefaultCodeLength}
-		c.Purposes = append(c.Purposes, &b)
+		twoOrganisations(c)
 	})
 	ctx := context.Background()
-	started, err := svc.StartSession(ctx, "tax", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	started := startProven(t, svc, yivi, "tax")
 	if s, _ := st.Session(ctx, started.SessionID); s.OrgID != "gemeente-a" {
 		t.Fatalf("the session is of %q, want its purpose's organisation", s.OrgID)
 	}
-	w, _ := yivi.last()
-	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
-		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
 	if m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000001", Provider: "test", CallID: "a-call", CalledNumber: "+31201234567"}); err != nil || !m.Matched {
 		t.Fatalf("call: %+v %v", m, err)
 	}
@@ -114,21 +100,10 @@ func TestOrganisationsApart(t *testing.T) {
 func TestCodeOnAnotherOrganisationsLine(t *testing.T) {
 	yivi := &scriptedYivi{}
 	svc, _ := newServiceWith(t, yivi, func(c *veilig.ServiceConfig) {
-		c.Organisations = []*veilig.Organisation{{ID: "gemeente-a"}, {ID: "gemeente-b"}}
-		c.Purposes[0].OrgID = "gemeente-a"
-		b := *c.Purposes[0]
-		b.ID, b.OrgID = "b-tax", "gemeente-b"
-		b.ChannelSettings = &telephony.PhoneSettings{Number: "+31207654321", CodeLength: veilig.DefaultCodeLength}
-		c.Purposes = append(c.Purposes, &b)
+		twoOrganisations(c)
 	})
 	ctx := context.Background()
-	started, err := svc.StartSession(ctx, "tax", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := yivi.last()
-	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
-		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	started := startProven(t, svc, yivi, "tax")
 	call := func(id, called string) veilig.CallMatch {
 		t.Helper()
 		m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000009", Provider: "test", CallID: id, CalledNumber: called})
@@ -165,17 +140,10 @@ func TestOrganisationKeys(t *testing.T) {
 	svc, st := newServiceWith(t, yivi, func(c *veilig.ServiceConfig) {
 		c.Sealer = keys["shared"]
 		c.OrgSealers = map[string]veilig.Sealer{"gemeente-a": keys["gemeente-a"], "gemeente-b": keys["gemeente-b"]}
-		c.Organisations = []*veilig.Organisation{{ID: "gemeente-a"}, {ID: "gemeente-b"}}
-		c.Purposes[0].OrgID = "gemeente-a"
+		twoOrganisations(c)
 	})
 	ctx := context.Background()
-	started, err := svc.StartSession(ctx, "tax", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := yivi.last()
-	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
-		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	started := startProven(t, svc, yivi, "tax")
 	if m, err := svc.ReportCall(ctx, veilig.IncomingCall{Code: phoneCode(t, started), CallerNumber: "+31600000002", Provider: "test", CallID: "k1", CalledNumber: "+31201234567"}); err != nil || !m.Matched {
 		t.Fatalf("call: %+v %v", m, err)
 	}
@@ -199,4 +167,33 @@ func TestOrganisationKeys(t *testing.T) {
 	if err != nil || len(c.Attributes) != 2 || c.Connection.Address != "+31600000002" {
 		t.Fatalf("A's agent opens A's contact: %+v %v", c, err)
 	}
+}
+
+// twoOrganisations serves gemeente-a (the base configuration's purpose
+// "tax", number +31201234567) and gemeente-b (purpose "b-tax", number
+// +31207654321).
+func twoOrganisations(c *veilig.ServiceConfig) {
+	c.Organisations = []*veilig.Organisation{
+		{ID: "gemeente-a", Names: map[string]string{"nl": "Gemeente A", "en": "Municipality A"}},
+		{ID: "gemeente-b", Names: map[string]string{"nl": "Gemeente B", "en": "Municipality B"}},
+	}
+	c.Purposes[0].OrgID = "gemeente-a"
+	b := *c.Purposes[0]
+	b.ID, b.OrgID = "b-tax", "gemeente-b"
+	b.ChannelSettings = &telephony.PhoneSettings{Number: "+31207654321", CodeLength: veilig.DefaultCodeLength}
+	c.Purposes = append(c.Purposes, &b)
+}
+
+// startProven starts a session of purpose and has the scripted means
+// prove what the base configuration's purposes ask.
+func startProven(t *testing.T, svc *veilig.Service, yivi *scriptedYivi, purpose string) *veilig.StartedSession {
+	t.Helper()
+	started, err := svc.StartSession(context.Background(), purpose, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := yivi.last()
+	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
+		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
+	return started
 }

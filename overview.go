@@ -87,7 +87,7 @@ func (s *Service) Overview(ctx context.Context, sup *Agent, onlineSince, since t
 		} else if err != nil {
 			return nil, fmt.Errorf("overview: %w", err)
 		}
-		if a.Disabled || orgOf(a.OrgID) != orgOf(sup.OrgID) {
+		if a.Disabled || OrganisationOr(a.OrgID) != OrganisationOr(sup.OrgID) {
 			continue // its sessions no longer authenticate, or another organisation's
 		}
 		byAgent[a.ID] = &OnlineAgent{
@@ -105,7 +105,7 @@ func (s *Service) Overview(ctx context.Context, sup *Agent, onlineSince, since t
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	o.Matched = map[string]int{}
-	for _, id := range s.orgPurposes[orgOf(sup.OrgID)] {
+	for _, id := range s.orgPurposes[OrganisationOr(sup.OrgID)] {
 		if n, ok := matched[id]; ok {
 			o.Matched[id] = n
 		}

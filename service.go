@@ -14,7 +14,7 @@ import (
 type Observer struct {
 	SessionStarted func(purposeID string)
 	Disclosure     func(purposeID string, outcome SessionState)
-	Call           func(result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid
+	Call           func(result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line
 	// GuessingAlarm is told when this replica sees the guessing alarm
 	// raised (true) or lowered (false).
 	GuessingAlarm func(raised bool)
@@ -151,16 +151,16 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		if _, dup := s.purposes[p.ID]; dup {
 			return nil, fmt.Errorf("service: purpose %q configured twice", p.ID)
 		}
-		if _, ok := s.orgs[orgOf(p.OrgID)]; !ok {
+		if _, ok := s.orgs[OrganisationOr(p.OrgID)]; !ok {
 			return nil, fmt.Errorf("service: purpose %q is of organisation %q, which is not configured", p.ID, p.OrgID)
 		}
-		s.orgPurposes[orgOf(p.OrgID)] = append(s.orgPurposes[orgOf(p.OrgID)], p.ID)
+		s.orgPurposes[OrganisationOr(p.OrgID)] = append(s.orgPurposes[OrganisationOr(p.OrgID)], p.ID)
 		if ls, ok := p.ChannelSettings.(LineSettings); ok {
 			for _, line := range ls.Lines() {
-				if other, taken := s.lineOrgs[line]; taken && other != orgOf(p.OrgID) {
-					return nil, fmt.Errorf("service: %s is a line of organisations %q and %q", line, other, orgOf(p.OrgID))
+				if other, taken := s.lineOrgs[line]; taken && other != OrganisationOr(p.OrgID) {
+					return nil, fmt.Errorf("service: %s is a line of organisations %q and %q", line, other, OrganisationOr(p.OrgID))
 				}
-				s.lineOrgs[line] = orgOf(p.OrgID)
+				s.lineOrgs[line] = OrganisationOr(p.OrgID)
 			}
 		}
 		s.purposes[p.ID] = p
@@ -220,7 +220,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 
 // sealerFor is the sealer of organisation org's personal data.
 func (s *Service) sealerFor(org string) Sealer {
-	if sl, ok := s.orgSealers[orgOf(org)]; ok {
+	if sl, ok := s.orgSealers[OrganisationOr(org)]; ok {
 		return sl
 	}
 	return s.sealer

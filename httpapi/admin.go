@@ -66,7 +66,7 @@ type passwordInput struct {
 func (s *server) audit(ctx context.Context, r *http.Request, e *veilig.AuditEntry) error {
 	e.At = s.Clock()
 	e.AgentID = agentFrom(r).agent.ID
-	e.OrgID = orgOf(agentFrom(r).agent)
+	e.OrgID = veilig.OrganisationOr(agentFrom(r).agent.OrgID)
 	e.RemoteAddr = clientAddr(r, s.TrustedProxies)
 	if err := s.Store.AddAudit(ctx, e); err != nil {
 		s.log.Error("write audit entry", "action", e.Action, "err", err)
@@ -194,7 +194,7 @@ func describeFilter(f veilig.AuditFilter) string {
 }
 
 func (s *server) adminAudit(w http.ResponseWriter, r *http.Request) {
-	f, err := auditFilter(r, orgOf(agentFrom(r).agent))
+	f, err := auditFilter(r, veilig.OrganisationOr(agentFrom(r).agent.OrgID))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -243,7 +243,7 @@ func (s *server) adminAuditExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, veilig.Errorf(veilig.EINVALID, "format must be csv or json"))
 		return
 	}
-	f, err := auditFilter(r, orgOf(agentFrom(r).agent))
+	f, err := auditFilter(r, veilig.OrganisationOr(agentFrom(r).agent.OrgID))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -316,12 +316,4 @@ func csvSafe(v string) string {
 		return "'" + v
 	}
 	return v
-}
-
-// orgOf is the organisation of agent a (DefaultOrganisation for none).
-func orgOf(a *veilig.Agent) string {
-	if a.OrgID == "" {
-		return veilig.DefaultOrganisation
-	}
-	return a.OrgID
 }

@@ -55,7 +55,7 @@ func createAgent(ctx context.Context, q execer, a *veilig.Agent) error {
 	}
 	a.CreatedAt = norm(a.CreatedAt)
 	_, err = q.Exec(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.ID, a.Username, a.DisplayName, string(a.Role), purposes, a.PasswordHash, a.Disabled, a.CreatedAt, orgOrDefault(a.OrgID))
+		a.ID, a.Username, a.DisplayName, string(a.Role), purposes, a.PasswordHash, a.Disabled, a.CreatedAt, veilig.OrganisationOr(a.OrgID))
 	if c, ok := isUnique(err); ok {
 		if c == "agents_username_key" {
 			return veilig.Errorf(veilig.ECONFLICT, "the username is taken")
@@ -186,12 +186,4 @@ func (s *Store) TouchAgentSession(ctx context.Context, tokenHash []byte, at time
 func (s *Store) DeleteAgentSession(ctx context.Context, tokenHash []byte) error {
 	_, err := s.db.Exec(ctx, `DELETE FROM agent_sessions WHERE token_hash = $1`, tokenHash)
 	return wrap("delete agent session", err)
-}
-
-// orgOrDefault is the organisation to store: "" is the default one.
-func orgOrDefault(id string) string {
-	if id == "" {
-		return veilig.DefaultOrganisation
-	}
-	return id
 }

@@ -15,7 +15,7 @@ func insertAudit(ctx context.Context, q querier, e *veilig.AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	e.At, e.OrgID = norm(e.At), orgOrDefault(e.OrgID)
+	e.At, e.OrgID = norm(e.At), veilig.OrganisationOr(e.OrgID)
 	return q.QueryRow(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 		e.At, e.AgentID, e.Action, e.SessionID, e.PurposeID, attrs, e.RemoteAddr, e.Subject, e.Detail, e.OrgID).Scan(&e.ID)

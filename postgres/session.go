@@ -82,7 +82,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 			id, purpose_id, org_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
 			provider, call_id, taken_by, created_at, expires_at, retain_until
 		) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, purpose_id)`,
-		p.add(sess.ID), p.add(sess.PurposeID), p.add(orgOrDefault(sess.OrgID)), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
+		p.add(sess.ID), p.add(sess.PurposeID), p.add(veilig.OrganisationOr(sess.OrgID)), p.add(string(sess.Channel)), p.add(string(sess.Means)), p.add(string(sess.State)),
 		p.add(sess.Reason), p.add(sess.ProofRef), p.add(nullBytes(codeHash)), p.add(statusTokenHash), p.add(sess.Platform),
 		p.add(sess.ConnectionID), p.add(sess.TakenBy), p.add(sess.CreatedAt), p.add(sess.ExpiresAt), p.add(retainUntil))
 	events, err := eventCTEs(&p, "ins", ev)
@@ -366,11 +366,7 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 	var res veilig.PurgeResult
 	err := s.inTx(ctx, "purge", func(tx pgx.Tx) error {
 		res = veilig.PurgeResult{}
-		for _, d := range []struct {
-			n     *int64
-			query string
-			arg   time.Time
-		}{
+		return deleteAll(ctx, tx, []deletion{
 			// Events first, to count them; the foreign key cascades to any
 			// appended meanwhile.
 			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE retain_until < $1)`, now},
@@ -379,19 +375,31 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 			{&res.Signatures, `DELETE FROM telephony_signatures WHERE expires_at <= $1`, now},
 			{&res.Misses, `DELETE FROM telephony_misses WHERE at < $1`, now.Add(-missWindow)},
 			{&res.AuditEntries, `DELETE FROM audit_log WHERE at < $1`, auditBefore},
-		} {
-			tag, err := tx.Exec(ctx, d.query, d.arg)
-			if err != nil {
-				return err
-			}
-			*d.n = tag.RowsAffected()
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return veilig.PurgeResult{}, err
 	}
 	return res, nil
+}
+
+// deletion is one DELETE of a purge, counted into n.
+type deletion struct {
+	n     *int64
+	query string
+	arg   any
+}
+
+// deleteAll runs ds in order within tx.
+func deleteAll(ctx context.Context, tx pgx.Tx, ds []deletion) error {
+	for _, d := range ds {
+		tag, err := tx.Exec(ctx, d.query, d.arg)
+		if err != nil {
+			return err
+		}
+		*d.n = tag.RowsAffected()
+	}
+	return nil
 }
 
 // SessionByCode returns the live session holding codeHash.
@@ -413,29 +421,16 @@ func (s *Store) RemoveOrganisation(ctx context.Context, orgID string, keepAudit 
 	var res veilig.PurgeResult
 	err := s.inTx(ctx, "remove organisation", func(tx pgx.Tx) error {
 		res = veilig.PurgeResult{}
-		steps := []struct {
-			n     *int64
-			query string
-		}{
-			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = $1)`},
-			{&res.Sessions, `DELETE FROM sessions WHERE org_id = $1`},
-			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = $1)`},
-			{new(int64), `DELETE FROM agents WHERE org_id = $1`},
+		ds := []deletion{
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = $1)`, orgID},
+			{&res.Sessions, `DELETE FROM sessions WHERE org_id = $1`, orgID},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = $1)`, orgID},
+			{new(int64), `DELETE FROM agents WHERE org_id = $1`, orgID},
 		}
 		if !keepAudit {
-			steps = append(steps, struct {
-				n     *int64
-				query string
-			}{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = $1`})
+			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = $1`, orgID})
 		}
-		for _, d := range steps {
-			tag, err := tx.Exec(ctx, d.query, orgID)
-			if err != nil {
-				return err
-			}
-			*d.n = tag.RowsAffected()
-		}
-		return nil
+		return deleteAll(ctx, tx, ds)
 	})
 	if err != nil {
 		return veilig.PurgeResult{}, err

@@ -51,7 +51,7 @@ func createAgent(ctx context.Context, tx *sql.Tx, a *veilig.Agent) error {
 	}
 	a.CreatedAt = norm(a.CreatedAt)
 	_, err = tx.ExecContext(ctx, `INSERT INTO agents (`+agentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Username, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, millis(a.CreatedAt), orgOrDefault(a.OrgID))
+		a.ID, a.Username, a.DisplayName, a.Role, purposes, a.PasswordHash, a.Disabled, millis(a.CreatedAt), veilig.OrganisationOr(a.OrgID))
 	if msg, ok := isUnique(err); ok {
 		if strings.Contains(msg, "agents.username") {
 			return veilig.Errorf(veilig.ECONFLICT, "the username is taken")
@@ -204,12 +204,4 @@ func (s *Store) DeleteAgentSession(ctx context.Context, tokenHash []byte) error 
 		_, err := tx.ExecContext(ctx, `DELETE FROM agent_sessions WHERE token_hash = ?`, tokenHash)
 		return nil, err
 	})
-}
-
-// orgOrDefault is the organisation to store: "" is the default one.
-func orgOrDefault(id string) string {
-	if id == "" {
-		return veilig.DefaultOrganisation
-	}
-	return id
 }

@@ -19,7 +19,7 @@ func insertAudit(ctx context.Context, tx *sql.Tx, e *veilig.AuditEntry) error {
 		return err
 	}
 	e.At = norm(e.At)
-	e.OrgID = orgOrDefault(e.OrgID)
+	e.OrgID = veilig.OrganisationOr(e.OrgID)
 	return tx.QueryRowContext(ctx, `INSERT INTO audit_log (at, agent_id, action, session_id, purpose_id, attributes, remote_addr, subject, detail, org_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		millis(e.At), e.AgentID, e.Action, e.SessionID, e.PurposeID, string(b), e.RemoteAddr, e.Subject, e.Detail, e.OrgID).Scan(&e.ID)

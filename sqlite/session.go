@@ -87,7 +87,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *veilig.Session, codeHas
 			id, purpose_id, org_id, channel, means, state, reason, yivi_token, code_hash, status_token_hash,
 			provider, call_id, taken_by, created_at, expires_at, retain_until
 		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, sess.PurposeID, orgOrDefault(sess.OrgID), sess.Channel, sess.Means, sess.State, sess.Reason, sess.ProofRef,
+			sess.ID, sess.PurposeID, veilig.OrganisationOr(sess.OrgID), sess.Channel, sess.Means, sess.State, sess.Reason, sess.ProofRef,
 			nullBytes(codeHash), statusTokenHash, sess.Platform, sess.ConnectionID, sess.TakenBy,
 			millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(retainUntil))
 		if err != nil {
@@ -353,11 +353,7 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 	var res veilig.PurgeResult
 	err := s.write(ctx, "purge", func(tx *sql.Tx) ([]veilig.Event, error) {
 		res = veilig.PurgeResult{}
-		for _, d := range []struct {
-			n     *int64
-			query string
-			arg   int64
-		}{
+		return nil, deleteAll(ctx, tx, []deletion{
 			// Events first, to count them; the foreign key would cascade.
 			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE retain_until < ?)`, millis(now)},
 			{&res.Sessions, `DELETE FROM sessions WHERE retain_until < ?`, millis(now)},
@@ -365,21 +361,33 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 			{&res.Signatures, `DELETE FROM telephony_signatures WHERE expires_at <= ?`, millis(now)},
 			{&res.Misses, `DELETE FROM telephony_misses WHERE at < ?`, millis(now.Add(-missWindow))},
 			{&res.AuditEntries, `DELETE FROM audit_log WHERE at < ?`, millis(auditBefore)},
-		} {
-			r, err := tx.ExecContext(ctx, d.query, d.arg)
-			if err != nil {
-				return nil, err
-			}
-			if *d.n, err = r.RowsAffected(); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
+		})
 	})
 	if err != nil {
 		return veilig.PurgeResult{}, err
 	}
 	return res, nil
+}
+
+// deletion is one DELETE of a purge, counted into n.
+type deletion struct {
+	n     *int64
+	query string
+	arg   any
+}
+
+// deleteAll runs ds in order within tx.
+func deleteAll(ctx context.Context, tx *sql.Tx, ds []deletion) error {
+	for _, d := range ds {
+		r, err := tx.ExecContext(ctx, d.query, d.arg)
+		if err != nil {
+			return err
+		}
+		if *d.n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SessionByCode returns the live session holding codeHash.
@@ -401,31 +409,16 @@ func (s *Store) RemoveOrganisation(ctx context.Context, orgID string, keepAudit 
 	var res veilig.PurgeResult
 	err := s.write(ctx, "remove organisation", func(tx *sql.Tx) ([]veilig.Event, error) {
 		res = veilig.PurgeResult{}
-		steps := []struct {
-			n     *int64
-			query string
-		}{
-			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = ?)`},
-			{&res.Sessions, `DELETE FROM sessions WHERE org_id = ?`},
-			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = ?)`},
-			{new(int64), `DELETE FROM agents WHERE org_id = ?`},
+		ds := []deletion{
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = ?)`, orgID},
+			{&res.Sessions, `DELETE FROM sessions WHERE org_id = ?`, orgID},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = ?)`, orgID},
+			{new(int64), `DELETE FROM agents WHERE org_id = ?`, orgID},
 		}
 		if !keepAudit {
-			steps = append(steps, struct {
-				n     *int64
-				query string
-			}{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = ?`})
+			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = ?`, orgID})
 		}
-		for _, d := range steps {
-			r, err := tx.ExecContext(ctx, d.query, orgID)
-			if err != nil {
-				return nil, err
-			}
-			if *d.n, err = r.RowsAffected(); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
+		return nil, deleteAll(ctx, tx, ds)
 	})
 	if err != nil {
 		return veilig.PurgeResult{}, err

@@ -33,13 +33,7 @@ import (
 // listener, and the admin opens and ends the contact through the proxy.
 func TestComposeTopology(t *testing.T) {
 	need(t)
-	caddy, err := exec.LookPath("caddy")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("caddy missing (apt-get install caddy; scripts/test-deps.sh does)")
-		}
-		t.Skip("caddy missing")
-	}
+	caddy := needTool(t, "caddy", "Debian's caddy")
 	ctx := t.Context()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "veilig")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,6 +38,21 @@ func need(t *testing.T) {
 		}
 		t.Skipf("PostgreSQL server programs missing: %v", err)
 	}
+}
+
+// needTool returns the path of program, or skips the test when the
+// machine lacks it and fails it under CI (scripts/test-deps.sh installs
+// what hint names).
+func needTool(t *testing.T, program, hint string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing (%s)", program, hint)
+		}
+		t.Skipf("%s missing", program)
+	}
+	return path
 }
 
 // newWallet is a real irmago client issued the demo credentials by the

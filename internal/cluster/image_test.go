@@ -21,15 +21,12 @@ import (
 // in its working directory: it must serve /readyz, and its own health
 // command must say so.
 func TestImage(t *testing.T) {
-	buildah, err := exec.LookPath("buildah")
-	if err == nil && os.Geteuid() != 0 {
-		err = fmt.Errorf("not root: buildah's storage and the image's user need root here")
-	}
-	if err != nil {
+	buildah := needTool(t, "buildah", "Debian's buildah")
+	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot build images: %v (apt-get install buildah; scripts/test-deps.sh does)", err)
+			t.Fatal("not root: buildah's storage and the image's user need root here")
 		}
-		t.Skipf("cannot build images: %v", err)
+		t.Skip("not root: buildah's storage and the image's user need root here")
 	}
 	ctx := t.Context()
 	dir := t.TempDir()

@@ -14,13 +14,7 @@ import (
 // directive is only a warning to systemd, and would silently drop a
 // protection).
 func TestSystemdUnit(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("systemd-analyze missing (Debian's systemd package)")
-		}
-		t.Skip("systemd-analyze missing")
-	}
+	analyze := needTool(t, "systemd-analyze", "Debian's systemd")
 	unit, err := os.ReadFile("../../deploy/systemd/veilig.service")
 	if err != nil {
 		t.Fatal(err)
