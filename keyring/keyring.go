@@ -8,7 +8,9 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"regexp"
@@ -102,4 +104,19 @@ func NewKey() ([]byte, error) {
 	key := make([]byte, KeySize)
 	_, err := rand.Read(key)
 	return key, err
+}
+
+// Derive returns keys of their own for label (an organisation), one per key
+// of keys under the same id, by HKDF-SHA256: what one label's keys seal no
+// other label's keys open, while whoever holds keys can derive them all.
+func Derive(keys map[string][]byte, label string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(keys))
+	for id, key := range keys {
+		k, err := hkdf.Key(sha256.New, key, nil, "veilig-contact organisation "+label+" key "+id, KeySize)
+		if err != nil {
+			return nil, fmt.Errorf("keyring: derive %q: %w", id, err)
+		}
+		out[id] = k
+	}
+	return out, nil
 }

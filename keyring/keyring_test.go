@@ -77,3 +77,34 @@ func TestNewRefusesBadKeys(t *testing.T) {
 		}
 	}
 }
+
+// Derived keys are stable (every replica derives the same), their own per
+// label and per key id, and open nothing sealed with another label's.
+func TestDerive(t *testing.T) {
+	base := map[string][]byte{"k1": mustKey(t), "k2": mustKey(t)}
+	a1, _ := Derive(base, "arnhem")
+	a2, _ := Derive(base, "arnhem")
+	b, _ := Derive(base, "nijmegen")
+	if string(a1["k1"]) != string(a2["k1"]) || len(a1["k1"]) != KeySize {
+		t.Fatal("derivation is not stable")
+	}
+	if string(a1["k1"]) == string(b["k1"]) || string(a1["k1"]) == string(a1["k2"]) || string(a1["k1"]) == string(base["k1"]) {
+		t.Fatal("derived keys are shared between labels, ids or with the base")
+	}
+	ka, _ := New("k1", a1)
+	kb, _ := New("k1", b)
+	kbase, _ := New("k1", base)
+	s, err := ka.Seal([]byte("attributes"), []byte("s1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kb.Open(s, []byte("s1")); err == nil {
+		t.Fatal("another label's keys opened the data")
+	}
+	if _, err := kbase.Open(s, []byte("s1")); err == nil {
+		t.Fatal("the base keys opened derived-key data")
+	}
+	if got, err := ka.Open(s, []byte("s1")); err != nil || string(got) != "attributes" {
+		t.Fatalf("own keys: %q %v", got, err)
+	}
+}
