@@ -90,12 +90,13 @@ func (c IncomingCall) Validate() error {
 // Error codes: EINVALID, ERATELIMIT (nothing was looked up; the error's
 // RetryAfter says when a retry would be).
 func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, error) {
+	org := s.callOrganisation(c)
 	if err := c.Validate(); err != nil {
-		s.observeCall("invalid")
+		s.observeCall(org, "invalid")
 		return CallMatch{}, err
 	}
 	if !CodeWellFormed(c.Code) {
-		s.observeCall("malformed")
+		s.observeCall(org, "malformed")
 		s.log.Info("call's code is malformed; not looked up", "provider", c.Provider)
 		return CallMatch{}, nil
 	}
@@ -115,7 +116,7 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	if call.OrgID == "" && len(s.orgs) > 1 {
 		// With several organisations a code must come in on one of
 		// theirs: a call on no known line looks nothing up.
-		s.observeCall("no_line")
+		s.observeCall(org, "no_line")
 		s.log.Info("call on a line of no organisation; not looked up", "provider", c.Provider)
 		return CallMatch{}, nil
 	}
@@ -132,13 +133,13 @@ func (s *Service) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, er
 	call.SealedAddress = sealed
 	codeHash := CodeHash(s.codeKey, c.Code)
 	key := s.attemptKey(c)
-	l, err := s.store.LookUpCode(ctx, Attempt{CallerKey: key, Since: now.Add(-window), Max: limit, At: now}, codeHash, call)
+	l, err := s.store.LookUpCode(ctx, Attempt{CallerKey: key, Since: now.Add(-window), Max: limit, At: now, OrgID: lineOrg}, codeHash, call)
 	conflict := ErrorCode(err) == ECONFLICT // this call id is taken: nothing was recorded
 	if err != nil && !conflict {
 		return CallMatch{}, fmt.Errorf("report call: %w", err)
 	}
 	if !conflict && !l.Allowed {
-		s.observeCall("rate_limited")
+		s.observeCall(org, "rate_limited")
 		s.log.Info("call refused: too many codes that matched nothing", "provider", c.Provider, "alarm", alarm, "misses", len(l.Misses))
 		return CallMatch{}, &Error{
 			Code:       ERATELIMIT,
@@ -173,7 +174,7 @@ func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Connection, 
 	// code is used up, or this call id is taken) gets the same match again.
 	if prev, err := s.store.SessionByConnection(ctx, c.Provider, c.CallID); err == nil && (prev.State == StateMatched || prev.State == StateAnswered) {
 		forgive()
-		s.observeCall("matched")
+		s.observeCall(OrganisationOr(prev.OrgID), "matched")
 		return CallMatch{Matched: true, ContactRef: prev.ID, PurposeID: prev.PurposeID}, nil
 	} else if err != nil && ErrorCode(err) != ENOTFOUND {
 		return fail(err)
@@ -198,24 +199,24 @@ func (s *Service) noMatch(ctx context.Context, c IncomingCall, call Connection, 
 			}
 		case proofBeingMade:
 			forgive()
-			s.observeCall("proof_pending")
+			s.observeCall(s.callOrganisation(c), "proof_pending")
 			s.log.Info("call's proof is still being made; not a miss", "session", pending.ID, "provider", c.Provider)
 			return CallMatch{Matched: false}, nil
 		}
 	}
 	if missID == 0 {
 		// The call id was another session's: nothing was recorded.
-		if err := s.store.RecordMiss(ctx, key, now); err != nil {
+		if err := s.store.RecordMiss(ctx, key, s.callOrganisation(c), now); err != nil {
 			return CallMatch{}, fmt.Errorf("report call: %w", err)
 		}
 	}
-	s.observeCall("no_match")
+	s.observeCall(s.callOrganisation(c), "no_match")
 	s.log.Info("call did not match", "provider", c.Provider)
 	return CallMatch{Matched: false}, nil
 }
 
 func (s *Service) matched(sess *StoredSession, provider string) CallMatch {
-	s.observeCall("matched")
+	s.observeCall(OrganisationOr(sess.OrgID), "matched")
 	s.log.Info("call matched", "session", sess.ID, "purpose", sess.PurposeID, "provider", provider)
 	return CallMatch{Matched: true, ContactRef: sess.ID, PurposeID: sess.PurposeID}
 }
@@ -293,9 +294,18 @@ func addressAAD(provider, callID string) []byte {
 	return []byte("caller\x00" + provider + "\x00" + callID)
 }
 
-func (s *Service) observeCall(result string) {
+// callOrganisation is the organisation whose line call c came in on: the
+// sole one of a deployment that serves one, "" when no organisation's.
+func (s *Service) callOrganisation(c IncomingCall) string {
+	if org, ok := s.lineOrgs[c.CalledNumber]; ok {
+		return org
+	}
+	return s.soleOrg
+}
+
+func (s *Service) observeCall(org, result string) {
 	if s.obs.Call != nil {
-		s.obs.Call(result)
+		s.obs.Call(org, result)
 	}
 }
 

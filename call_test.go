@@ -81,7 +81,7 @@ func TestCallDuringProof(t *testing.T) {
 			var results []string
 			svc, st := newServiceWith(t, y, func(c *veilig.ServiceConfig) {
 				c.ProofWait = time.Second
-				c.Observer.Call = func(r string) { results = append(results, r) }
+				c.Observer.Call = func(_, r string) { results = append(results, r) }
 			})
 			ctx := context.Background()
 			started, err := svc.StartSession(ctx, "tax", "")

@@ -98,7 +98,7 @@ func (s *Service) StartSession(ctx context.Context, purposeID, origin string) (*
 		}
 	}
 	if s.obs.SessionStarted != nil {
-		s.obs.SessionStarted(p.ID)
+		s.obs.SessionStarted(OrganisationOr(p.OrgID), p.ID)
 	}
 	s.log.Info("session started", "session", id, "purpose", p.ID)
 	return &StartedSession{

@@ -26,6 +26,28 @@ func (s *Service) agentPurposes(a *Agent) []string {
 	return ids
 }
 
+// EventPurposes are the purposes whose events agent a's stream carries:
+// its own of its organisation; NoPurpose when it serves none (an empty
+// filter would match every organisation's).
+func (s *Service) EventPurposes(a *Agent) []string {
+	if ids := s.agentPurposes(a); len(ids) > 0 {
+		return ids
+	}
+	return []string{NoPurpose}
+}
+
+// OrganisationPurposes are the purposes of organisation org, in
+// configuration order.
+func (s *Service) OrganisationPurposes(org string) []*Purpose {
+	var out []*Purpose
+	for _, p := range s.purposeOrder {
+		if OrganisationOr(p.OrgID) == OrganisationOr(org) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // WaitingContacts lists the matched contacts agent a may take: those of its
 // purposes that no other agent has taken. Attributes are not included.
 func (s *Service) WaitingContacts(ctx context.Context, a *Agent) ([]*Contact, error) {
@@ -159,7 +181,7 @@ func (s *Service) OpenContact(ctx context.Context, a *Agent, id, remoteAddr stri
 		return nil, fmt.Errorf("open contact: %w", err)
 	}
 	if s.obs.ContactOpened != nil {
-		s.obs.ContactOpened(st.PurposeID)
+		s.obs.ContactOpened(OrganisationOr(st.OrgID), st.PurposeID)
 	}
 	s.log.Info("contact opened", "session", id, "agent", a.ID, "attributes", len(ids))
 	c := s.contact(updated)

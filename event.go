@@ -32,6 +32,10 @@ type EventFilter struct {
 	Purposes  []string
 }
 
+// NoPurpose is an id no purpose has (ids start with a letter or digit): a
+// filter of only it matches nothing.
+const NoPurpose = "-"
+
 // Matches reports whether e passes the filter.
 func (f EventFilter) Matches(e Event) bool {
 	if f.SessionID != "" && e.SessionID != f.SessionID {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // RunMaintenance expires sessions whose code ran out, ends contacts never
@@ -30,11 +31,23 @@ func (s *Service) RunMaintenance(ctx context.Context) error {
 			_ = s.endSession(ctx, st.ID, []SessionState{StateMatched, StateAnswered}, StateEnded, "the call was never reported ended", nil)
 		}
 	}
-	res, err := s.store.Purge(ctx, now, now.Add(-s.auditRetention))
+	res, err := s.store.Purge(ctx, now, s.auditCutoffs(now))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("purge: %w", err))
 	} else if res.Sessions+res.AuditEntries > 0 {
 		s.log.Info("purged", "sessions", res.Sessions, "events", res.Events, "audit", res.AuditEntries)
 	}
 	return errors.Join(errs...)
+}
+
+// auditCutoffs are the times before which audit entries go: the
+// deployment's retention, and an organisation's own where it has one.
+func (s *Service) auditCutoffs(now time.Time) AuditCutoffs {
+	c := AuditCutoffs{Before: now.Add(-s.auditRetention), ByOrg: map[string]time.Time{}}
+	for id, o := range s.orgs {
+		if o.AuditRetention > 0 {
+			c.ByOrg[id] = now.Add(-o.AuditRetention)
+		}
+	}
+	return c
 }

@@ -2,6 +2,7 @@ package veilig_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,4 +197,68 @@ func startProven(t *testing.T, svc *veilig.Service, yivi *scriptedYivi, purpose 
 	w.Finished(veilig.ProofResult{Means: veilig.MeansYivi, Outcome: veilig.ProofProven, Assurance: veilig.AssuranceSubstantial,
 		Attributes: []veilig.Attribute{attr("s.i.c.bsn"), attr("s.i.c.a")}})
 	return started
+}
+
+// The contrast of white text on a branding colour, as WCAG computes it.
+func TestContrastWithWhite(t *testing.T) {
+	for colour, want := range map[string]float64{"#000000": 21, "#ffffff": 1, "#767676": 4.54, "#1a5c9e": 7.0, "#6b2c7a": 9.27} {
+		if got := veilig.ContrastWithWhite(colour); got < want-0.6 || got > want+0.6 {
+			t.Errorf("%s: %.2f, want about %.2f", colour, got, want)
+		}
+	}
+	if veilig.ContrastWithWhite("#12345") != 0 || veilig.ContrastWithWhite("blue") != 0 {
+		t.Error("a malformed colour has a contrast")
+	}
+	o := veilig.Organisation{ID: "a", Names: map[string]string{"nl": "A", "en": "A"}, Branding: veilig.Branding{Colour: "#777777"}}
+	if p := o.Validate(); len(p) != 1 || !strings.HasPrefix(p[0], "branding.colour: #777777 has a contrast of 4.48:1") {
+		t.Errorf("problems %v", p)
+	}
+}
+
+// TestOrganisationAuditRetention: maintenance keeps an organisation's
+// audit trail as long as its own retention says, another's as long as the
+// deployment's.
+func TestOrganisationAuditRetention(t *testing.T) {
+	now := time.Now()
+	svc, st := newServiceWith(t, &scriptedYivi{}, func(c *veilig.ServiceConfig) {
+		twoOrganisations(c)
+		c.Organisations[0].AuditRetention = 7 * 24 * time.Hour // A: a week; B: the deployment's 30 days
+		c.AuditRetention = 30 * 24 * time.Hour
+		c.Clock = func() time.Time { return now }
+	})
+	ctx := context.Background()
+	for _, org := range []string{"gemeente-a", "gemeente-b"} {
+		for _, age := range []time.Duration{24 * time.Hour, 10 * 24 * time.Hour, 40 * 24 * time.Hour} {
+			if err := st.AddAudit(ctx, &veilig.AuditEntry{At: now.Add(-age), AgentID: "x", Action: veilig.AuditAgentSignIn, OrgID: org}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := svc.RunMaintenance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for org, want := range map[string]int{"gemeente-a": 1, "gemeente-b": 2} {
+		if es, err := st.Audit(ctx, veilig.AuditFilter{OrgID: org}); err != nil || len(es) != want {
+			t.Errorf("%s keeps %d audit entries (%v), want %d", org, len(es), err, want)
+		}
+	}
+}
+
+// A logo is an http(s) URL or a data: URL of an image, nothing else.
+func TestOrganisationLogo(t *testing.T) {
+	for logo, ok := range map[string]bool{
+		"https://www.example.nl/logo.svg":           true,
+		"data:image/svg+xml;base64,PHN2Zy8+":        true,
+		"data:image/png;base64,iVBORw0KGgo=":        true,
+		"data:text/html;base64,PHNjcmlwdD4=":        false,
+		"data:image/svg+xml,<svg onload=alert(1)/>": false,
+		"javascript:alert(1)":                       false,
+		"//www.example.nl/logo.svg":                 false,
+		"https://user:pw@www.example.nl/logo.svg":   false,
+	} {
+		o := veilig.Organisation{ID: "a", Names: map[string]string{"nl": "A", "en": "A"}, Branding: veilig.Branding{Logo: logo}}
+		if got := len(o.Validate()) == 0; got != ok {
+			t.Errorf("%q accepted %v, want %v (%v)", logo, got, ok, o.Validate())
+		}
+	}
 }

@@ -17,8 +17,9 @@ type Overview struct {
 	Waiting []QueueEntry   `json:"waiting"`
 	Since   time.Time      `json:"since"`
 	Matched map[string]int `json:"matched"` // calls matched to a verified session since Since, by purpose
-	// Unverified counts the codes typed in calls since Since that matched
-	// no verified session (the telephony misses): each attempt counts, so
+	// Unverified counts the codes typed in calls on the organisation's
+	// lines since Since that matched no verified session (the telephony
+	// misses): each attempt counts, so
 	// a caller who types a wrong code twice counts twice. Calls refused by
 	// the miss limits are not looked up and not counted.
 	Unverified int `json:"unverified"`
@@ -110,7 +111,7 @@ func (s *Service) Overview(ctx context.Context, sup *Agent, onlineSince, since t
 			o.Matched[id] = n
 		}
 	}
-	if o.Unverified, err = s.store.CountMisses(ctx, nil, since); err != nil {
+	if o.Unverified, err = s.store.CountOrgMisses(ctx, OrganisationOr(sup.OrgID), since); err != nil {
 		return nil, fmt.Errorf("overview: %w", err)
 	}
 	return o, nil

@@ -83,7 +83,7 @@ func (s *Service) finishDisclosure(ctx context.Context, id string, o ProofResult
 		if err := s.endSession(ctx, id, []SessionState{StateCreated, StateDisclosing}, state, reason, nil); err != nil {
 			return err
 		}
-		s.observeDisclosure(p.ID, state)
+		s.observeDisclosure(p, state)
 		s.log.Info("disclosure refused", "session", id, "purpose", p.ID, "state", state, "reason", reason)
 		if o.Detail != "" {
 			s.log.Warn("the means reported a failure", "session", id, "means", o.Means, "detail", o.Detail)
@@ -115,14 +115,14 @@ func (s *Service) finishDisclosure(ctx context.Context, id string, o ProofResult
 	} else if err != nil {
 		return err
 	}
-	s.observeDisclosure(p.ID, state)
+	s.observeDisclosure(p, state)
 	s.log.Info("disclosure verified", "session", id, "purpose", p.ID, "attributes", len(d.Attributes))
 	return nil
 }
 
-func (s *Service) observeDisclosure(purposeID string, state SessionState) {
+func (s *Service) observeDisclosure(p *Purpose, state SessionState) {
 	if s.obs.Disclosure != nil {
-		s.obs.Disclosure(purposeID, state)
+		s.obs.Disclosure(OrganisationOr(p.OrgID), p.ID, state)
 	}
 }
 

@@ -6,19 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
 
 // Observer is told what happened, for metrics. Every field may be nil.
+//
+// Each is told the organisation it is about: a session's, or for a call
+// the one whose line it came in on ("" when none's), so that figures can
+// be read per organisation on a shared platform.
 type Observer struct {
-	SessionStarted func(purposeID string)
-	Disclosure     func(purposeID string, outcome SessionState)
-	Call           func(result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line
+	SessionStarted func(orgID, purposeID string)
+	Disclosure     func(orgID, purposeID string, outcome SessionState)
+	Call           func(orgID, result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line
 	// GuessingAlarm is told when this replica sees the guessing alarm
 	// raised (true) or lowered (false).
 	GuessingAlarm func(raised bool)
-	ContactOpened func(purposeID string)
+	ContactOpened func(orgID, purposeID string)
 }
 
 // ServiceConfig holds what a Service needs.
@@ -280,6 +285,25 @@ func (s *Service) Purpose(id string) (*Purpose, error) {
 		return p, nil
 	}
 	return nil, Errorf(ENOTFOUND, "unknown purpose")
+}
+
+// Organisation returns the organisation a purpose is of (its
+// OrgID; DefaultOrganisation when it names none).
+func (s *Service) Organisation(p *Purpose) *Organisation {
+	if o, ok := s.orgs[OrganisationOr(p.OrgID)]; ok {
+		return o
+	}
+	return &Organisation{ID: OrganisationOr(p.OrgID)}
+}
+
+// Organisations returns the organisations served.
+func (s *Service) Organisations() []*Organisation {
+	out := make([]*Organisation, 0, len(s.orgs))
+	for _, o := range s.orgs {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b *Organisation) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // Purposes returns the configured purposes in configuration order.

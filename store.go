@@ -120,6 +120,7 @@ type Attempt struct {
 	Since     time.Time // misses before this no longer count
 	Max       int       // refuse when the caller has this many misses since Since; 0: no limit
 	At        time.Time
+	OrgID     string // the organisation whose line the call came in on: its miss is counted there
 }
 
 // CodeLookup is what became of an attempt (Store.LookUpCode).
@@ -147,8 +148,17 @@ type SessionFilter struct {
 }
 
 // PurgeResult counts what a purge removed.
+// AuditCutoffs say which audit entries a purge deletes: an organisation's
+// in ByOrg older than its time there, every other older than Before.
+type AuditCutoffs struct {
+	Before time.Time
+	ByOrg  map[string]time.Time
+}
+
+// PurgeResult counts what a purge deleted.
 type PurgeResult struct {
 	Sessions, Events, AgentSessions, Signatures, Misses, AuditEntries int64
+	Agents                                                            int64 // accounts (RemoveOrganisation)
 }
 
 // Store persists everything Veilig Contact keeps. It is implemented by
@@ -167,8 +177,8 @@ type Store interface {
 	CallGuard
 	// Purge deletes sessions (and their events) whose retention ended before
 	// now, expired agent sessions and signatures, misses older than 24 hours
-	// before now, and audit entries older than auditBefore.
-	Purge(ctx context.Context, now, auditBefore time.Time) (PurgeResult, error)
+	// before now, and audit entries older than audit says.
+	Purge(ctx context.Context, now time.Time, audit AuditCutoffs) (PurgeResult, error)
 	// RemoveOrganisation deletes everything of organisation orgID, in one
 	// transaction: its sessions with their events and personal data, its
 	// accounts with their sign-ins, and (unless keepAudit) its audit
@@ -293,7 +303,10 @@ type CallGuard interface {
 	ForgiveMiss(ctx context.Context, missID int64) error
 	// RecordMiss records a code that matched nothing, under a keyed hash of
 	// the caller number (never the number itself).
-	RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error
+	// orgID is the organisation whose line the call came in on.
+	RecordMiss(ctx context.Context, callerKey []byte, orgID string, at time.Time) error
 	// CountMisses counts misses since since, for callerKey, or all callers when callerKey is nil.
 	CountMisses(ctx context.Context, callerKey []byte, since time.Time) (int, error)
+	// CountOrgMisses counts the misses since since on organisation orgID's lines.
+	CountOrgMisses(ctx context.Context, orgID string, since time.Time) (int, error)
 }

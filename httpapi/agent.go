@@ -232,5 +232,7 @@ func (s *server) agentEvents(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go s.endWithSession(ctx, cancel, a)
-	s.stream(w, r.WithContext(ctx), veilig.EventFilter{Purposes: a.agent.Purposes}, after, false)
+	// Its organisation's purposes it serves, never "*": that would be every
+	// organisation's.
+	s.stream(w, r.WithContext(ctx), veilig.EventFilter{Purposes: s.Service.EventPurposes(a.agent)}, after, false)
 }

@@ -46,6 +46,27 @@ type meansView struct {
 type purposeView struct {
 	ID     string            `json:"id"`
 	Labels map[string]string `json:"labels"`
+	// Organisation is whose purpose it is, as the widget shows it; absent
+	// for a deployment that names no organisations.
+	Organisation *organisationView `json:"organisation,omitempty"`
+}
+
+// organisationView is an organisation's public face: its names and the
+// widget's branding.
+type organisationView struct {
+	ID     string            `json:"id"`
+	Names  map[string]string `json:"names"`
+	Logo   string            `json:"logo,omitempty"`
+	Colour string            `json:"colour,omitempty"`
+}
+
+// citizenPurpose is what a page learns of purpose p.
+func (s *server) citizenPurpose(p *veilig.Purpose) purposeView {
+	v := purposeView{ID: p.ID, Labels: p.Labels}
+	if o := s.Service.Organisation(p); len(o.Names) > 0 {
+		v.Organisation = &organisationView{ID: o.ID, Names: o.Names, Logo: o.Branding.Logo, Colour: o.Branding.Colour}
+	}
+	return v
 }
 
 type sessionView struct {
@@ -101,7 +122,7 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request) {
 	resp := startSessionResponse{
 		SessionID:   started.SessionID,
 		StatusToken: started.StatusToken,
-		Purpose:     purposeView{ID: p.ID, Labels: p.Labels},
+		Purpose:     s.citizenPurpose(p),
 		Channel:     started.Channel,
 		Means:       meansView{Type: started.Means, Client: started.MeansClient},
 		Next:        map[string]any{"type": started.Channel, string(started.Channel): started.Next},
@@ -167,8 +188,7 @@ func (s *server) sessionEvents(w http.ResponseWriter, r *http.Request) {
 
 // purposeInfo is the answer of GET /api/v1/purposes/{id}.
 type purposeInfo struct {
-	ID     string            `json:"id"`
-	Labels map[string]string `json:"labels"`
+	purposeView
 	// OriginAllowed says whether the asking page may start sessions for the
 	// purpose; absent when the request named no origin.
 	OriginAllowed *bool `json:"originAllowed,omitempty"`
@@ -189,7 +209,7 @@ func (s *server) getPurpose(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	info := purposeInfo{ID: p.ID, Labels: p.Labels}
+	info := purposeInfo{purposeView: s.citizenPurpose(p)}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		origin = r.URL.Query().Get("origin")

@@ -99,7 +99,7 @@ func (s *server) endWithSession(ctx context.Context, cancel context.CancelFunc, 
 // console names queues in the agent's language.
 func (s *server) agentPurposes(w http.ResponseWriter, r *http.Request) {
 	out := []purposeView{}
-	for _, p := range s.Service.Purposes() {
+	for _, p := range s.Service.OrganisationPurposes(agentFrom(r).agent.OrgID) {
 		out = append(out, purposeView{ID: p.ID, Labels: p.Labels})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"purposes": out})

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,7 +12,7 @@ import (
 	"github.com/veiligcontact/veilig/internal/httpstatus"
 )
 
-// Metrics are the Prometheus metrics of one process. Labels are purposes,
+// Metrics are the Prometheus metrics of one process. Labels are organisations, purposes,
 // routes and outcomes: never anything personal.
 type Metrics struct {
 	requests      *prometheus.HistogramVec
@@ -32,10 +33,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "veilig_http_request_duration_seconds", Help: "HTTP requests by route, method and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method", "status"}),
-		sessions:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_sessions_started_total", Help: "Sessions started, by purpose."}, []string{"purpose"}),
-		disclosures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_disclosures_total", Help: "Finished Yivi disclosures by purpose and resulting state."}, []string{"purpose", "state"}),
-		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by result (matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line)."}, []string{"result"}),
-		opened:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_contacts_opened_total", Help: "Contacts whose attributes an agent opened, by purpose."}, []string{"purpose"}),
+		sessions:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_sessions_started_total", Help: "Sessions started, by organisation and purpose."}, []string{"organisation", "purpose"}),
+		disclosures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_disclosures_total", Help: "Finished Yivi disclosures by organisation, purpose and resulting state."}, []string{"organisation", "purpose", "state"}),
+		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by the organisation whose line was called (none: no organisation's) and result (matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line)."}, []string{"organisation", "result"}),
+		opened:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_contacts_opened_total", Help: "Contacts whose attributes an agent opened, by organisation and purpose."}, []string{"organisation", "purpose"}),
 		streams:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "veilig_event_streams", Help: "Open event streams (SSE)."}),
 		signatureFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "veilig_telephony_signature_failures_total", Help: "Telephony requests refused for a bad, old or replayed signature."}),
 		alarm:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "veilig_guessing_alarm", Help: "1 while this replica sees the guessing alarm raised (codes that matched nothing reached telephony.miss_overall), else 0."}),
@@ -50,10 +51,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // Observer returns the service hooks that feed these metrics.
 func (m *Metrics) Observer() veilig.Observer {
 	return veilig.Observer{
-		SessionStarted: func(p string) { m.sessions.WithLabelValues(p).Inc() },
-		Disclosure:     func(p string, s veilig.SessionState) { m.disclosures.WithLabelValues(p, string(s)).Inc() },
-		Call:           func(r string) { m.calls.WithLabelValues(r).Inc() },
-		ContactOpened:  func(p string) { m.opened.WithLabelValues(p).Inc() },
+		SessionStarted: func(o, p string) { m.sessions.WithLabelValues(o, p).Inc() },
+		Disclosure:     func(o, p string, s veilig.SessionState) { m.disclosures.WithLabelValues(o, p, string(s)).Inc() },
+		Call:           func(o, r string) { m.calls.WithLabelValues(cmp.Or(o, "none"), r).Inc() },
+		ContactOpened:  func(o, p string) { m.opened.WithLabelValues(o, p).Inc() },
 		GuessingAlarm: func(raised bool) {
 			if raised {
 				m.alarm.Set(1)

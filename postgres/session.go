@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -362,20 +364,25 @@ func (s *Store) ExpireSessions(ctx context.Context, purposeID string, now, retai
 const missWindow = 24 * time.Hour
 
 // Purge deletes what is past its retention.
-func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.PurgeResult, error) {
+func (s *Store) Purge(ctx context.Context, now time.Time, audit veilig.AuditCutoffs) (veilig.PurgeResult, error) {
 	var res veilig.PurgeResult
+	own := append([]string{}, slices.Sorted(maps.Keys(audit.ByOrg))...) // never NULL: ANY(NULL) matches nothing
 	err := s.inTx(ctx, "purge", func(tx pgx.Tx) error {
 		res = veilig.PurgeResult{}
-		return deleteAll(ctx, tx, []deletion{
+		ds := []deletion{
 			// Events first, to count them; the foreign key cascades to any
 			// appended meanwhile.
-			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE retain_until < $1)`, now},
-			{&res.Sessions, `DELETE FROM sessions WHERE retain_until < $1`, now},
-			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE expires_at <= $1`, now},
-			{&res.Signatures, `DELETE FROM telephony_signatures WHERE expires_at <= $1`, now},
-			{&res.Misses, `DELETE FROM telephony_misses WHERE at < $1`, now.Add(-missWindow)},
-			{&res.AuditEntries, `DELETE FROM audit_log WHERE at < $1`, auditBefore},
-		})
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE retain_until < $1)`, []any{now}},
+			{&res.Sessions, `DELETE FROM sessions WHERE retain_until < $1`, []any{now}},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE expires_at <= $1`, []any{now}},
+			{&res.Signatures, `DELETE FROM telephony_signatures WHERE expires_at <= $1`, []any{now}},
+			{&res.Misses, `DELETE FROM telephony_misses WHERE at < $1`, []any{now.Add(-missWindow)}},
+			{&res.AuditEntries, `DELETE FROM audit_log WHERE at < $1 AND NOT (org_id = ANY($2))`, []any{audit.Before, own}},
+		}
+		for _, org := range own {
+			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = $1 AND at < $2`, []any{org, audit.ByOrg[org]}})
+		}
+		return deleteAll(ctx, tx, ds)
 	})
 	if err != nil {
 		return veilig.PurgeResult{}, err
@@ -383,21 +390,22 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 	return res, nil
 }
 
-// deletion is one DELETE of a purge, counted into n.
+// deletion is one DELETE of a purge, counted into n (added: several may
+// count into one).
 type deletion struct {
 	n     *int64
 	query string
-	arg   any
+	args  []any
 }
 
 // deleteAll runs ds in order within tx.
 func deleteAll(ctx context.Context, tx pgx.Tx, ds []deletion) error {
 	for _, d := range ds {
-		tag, err := tx.Exec(ctx, d.query, d.arg)
+		tag, err := tx.Exec(ctx, d.query, d.args...)
 		if err != nil {
 			return err
 		}
-		*d.n = tag.RowsAffected()
+		*d.n += tag.RowsAffected()
 	}
 	return nil
 }
@@ -422,13 +430,13 @@ func (s *Store) RemoveOrganisation(ctx context.Context, orgID string, keepAudit 
 	err := s.inTx(ctx, "remove organisation", func(tx pgx.Tx) error {
 		res = veilig.PurgeResult{}
 		ds := []deletion{
-			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = $1)`, orgID},
-			{&res.Sessions, `DELETE FROM sessions WHERE org_id = $1`, orgID},
-			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = $1)`, orgID},
-			{new(int64), `DELETE FROM agents WHERE org_id = $1`, orgID},
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = $1)`, []any{orgID}},
+			{&res.Sessions, `DELETE FROM sessions WHERE org_id = $1`, []any{orgID}},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = $1)`, []any{orgID}},
+			{&res.Agents, `DELETE FROM agents WHERE org_id = $1`, []any{orgID}},
 		}
 		if !keepAudit {
-			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = $1`, orgID})
+			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = $1`, []any{orgID}})
 		}
 		return deleteAll(ctx, tx, ds)
 	})

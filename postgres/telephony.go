@@ -22,9 +22,19 @@ func (s *Store) RememberSignature(ctx context.Context, sigHash []byte, expiresAt
 
 // RecordMiss records a code that matched nothing, under a keyed hash of
 // the caller number; nil when the number was withheld.
-func (s *Store) RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES ($1, $2)`, nullBytes(callerKey), at)
+func (s *Store) RecordMiss(ctx context.Context, callerKey []byte, orgID string, at time.Time) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO telephony_misses (caller_key, at, org_id) VALUES ($1, $2, $3)`, nullBytes(callerKey), at, veilig.OrganisationOr(orgID))
 	return wrap("record miss", err)
+}
+
+// CountOrgMisses counts the misses at or after since on orgID's lines.
+func (s *Store) CountOrgMisses(ctx context.Context, orgID string, since time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM telephony_misses WHERE org_id = $1 AND at >= $2`, veilig.OrganisationOr(orgID), since).Scan(&n)
+	if err != nil {
+		return 0, wrap("count misses", err)
+	}
+	return n, nil
 }
 
 // CountMisses counts misses at or after since, of callerKey or of everyone
@@ -75,12 +85,12 @@ func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byt
 	b.Queue(`WITH recent AS (
 			SELECT at, id FROM telephony_misses WHERE caller_key = $1 AND at >= $2),
 		ins AS (
-			INSERT INTO telephony_misses (caller_key, at)
-			SELECT $1, $3 WHERE $4 = 0 OR (SELECT COUNT(*) FROM recent) < $4
+			INSERT INTO telephony_misses (caller_key, at, org_id)
+			SELECT $1, $3, $5 WHERE $4 = 0 OR (SELECT COUNT(*) FROM recent) < $4
 			RETURNING id)
 		SELECT (SELECT id FROM ins), COALESCE(ARRAY(SELECT at FROM recent ORDER BY at, id), '{}'),
 			set_config('veilig.attempt', COALESCE((SELECT id FROM ins)::text, ''), true)`,
-		a.CallerKey, a.Since, at, a.Max).QueryRow(func(row pgx.Row) error {
+		a.CallerKey, a.Since, at, a.Max, veilig.OrganisationOr(a.OrgID)).QueryRow(func(row pgx.Row) error {
 		var setting string
 		return row.Scan(&id, &misses, &setting)
 	})

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -349,19 +351,24 @@ func (s *Store) ExpireSessions(ctx context.Context, purposeID string, now, retai
 const missWindow = 24 * time.Hour
 
 // Purge deletes what is past its retention.
-func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.PurgeResult, error) {
+func (s *Store) Purge(ctx context.Context, now time.Time, audit veilig.AuditCutoffs) (veilig.PurgeResult, error) {
 	var res veilig.PurgeResult
+	own, _ := json.Marshal(append([]string{}, slices.Sorted(maps.Keys(audit.ByOrg))...)) // [], not null: NOT IN (NULL) matches nothing
 	err := s.write(ctx, "purge", func(tx *sql.Tx) ([]veilig.Event, error) {
 		res = veilig.PurgeResult{}
-		return nil, deleteAll(ctx, tx, []deletion{
+		ds := []deletion{
 			// Events first, to count them; the foreign key would cascade.
-			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE retain_until < ?)`, millis(now)},
-			{&res.Sessions, `DELETE FROM sessions WHERE retain_until < ?`, millis(now)},
-			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE expires_at <= ?`, millis(now)},
-			{&res.Signatures, `DELETE FROM telephony_signatures WHERE expires_at <= ?`, millis(now)},
-			{&res.Misses, `DELETE FROM telephony_misses WHERE at < ?`, millis(now.Add(-missWindow))},
-			{&res.AuditEntries, `DELETE FROM audit_log WHERE at < ?`, millis(auditBefore)},
-		})
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE retain_until < ?)`, []any{millis(now)}},
+			{&res.Sessions, `DELETE FROM sessions WHERE retain_until < ?`, []any{millis(now)}},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE expires_at <= ?`, []any{millis(now)}},
+			{&res.Signatures, `DELETE FROM telephony_signatures WHERE expires_at <= ?`, []any{millis(now)}},
+			{&res.Misses, `DELETE FROM telephony_misses WHERE at < ?`, []any{millis(now.Add(-missWindow))}},
+			{&res.AuditEntries, `DELETE FROM audit_log WHERE at < ? AND org_id NOT IN (SELECT value FROM json_each(?))`, []any{millis(audit.Before), string(own)}},
+		}
+		for _, org := range slices.Sorted(maps.Keys(audit.ByOrg)) {
+			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = ? AND at < ?`, []any{org, millis(audit.ByOrg[org])}})
+		}
+		return nil, deleteAll(ctx, tx, ds)
 	})
 	if err != nil {
 		return veilig.PurgeResult{}, err
@@ -369,23 +376,26 @@ func (s *Store) Purge(ctx context.Context, now, auditBefore time.Time) (veilig.P
 	return res, nil
 }
 
-// deletion is one DELETE of a purge, counted into n.
+// deletion is one DELETE of a purge, counted into n (added: several may
+// count into one).
 type deletion struct {
 	n     *int64
 	query string
-	arg   any
+	args  []any
 }
 
 // deleteAll runs ds in order within tx.
 func deleteAll(ctx context.Context, tx *sql.Tx, ds []deletion) error {
 	for _, d := range ds {
-		r, err := tx.ExecContext(ctx, d.query, d.arg)
+		r, err := tx.ExecContext(ctx, d.query, d.args...)
 		if err != nil {
 			return err
 		}
-		if *d.n, err = r.RowsAffected(); err != nil {
+		n, err := r.RowsAffected()
+		if err != nil {
 			return err
 		}
+		*d.n += n
 	}
 	return nil
 }
@@ -410,13 +420,13 @@ func (s *Store) RemoveOrganisation(ctx context.Context, orgID string, keepAudit 
 	err := s.write(ctx, "remove organisation", func(tx *sql.Tx) ([]veilig.Event, error) {
 		res = veilig.PurgeResult{}
 		ds := []deletion{
-			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = ?)`, orgID},
-			{&res.Sessions, `DELETE FROM sessions WHERE org_id = ?`, orgID},
-			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = ?)`, orgID},
-			{new(int64), `DELETE FROM agents WHERE org_id = ?`, orgID},
+			{&res.Events, `DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE org_id = ?)`, []any{orgID}},
+			{&res.Sessions, `DELETE FROM sessions WHERE org_id = ?`, []any{orgID}},
+			{&res.AgentSessions, `DELETE FROM agent_sessions WHERE agent_id IN (SELECT id FROM agents WHERE org_id = ?)`, []any{orgID}},
+			{&res.Agents, `DELETE FROM agents WHERE org_id = ?`, []any{orgID}},
 		}
 		if !keepAudit {
-			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = ?`, orgID})
+			ds = append(ds, deletion{&res.AuditEntries, `DELETE FROM audit_log WHERE org_id = ?`, []any{orgID}})
 		}
 		return nil, deleteAll(ctx, tx, ds)
 	})

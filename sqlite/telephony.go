@@ -22,12 +22,22 @@ func (s *Store) RememberSignature(ctx context.Context, sigHash []byte, expiresAt
 
 // RecordMiss records a code that matched nothing, under a keyed hash of
 // the caller number; nil when the number was withheld.
-func (s *Store) RecordMiss(ctx context.Context, callerKey []byte, at time.Time) error {
+func (s *Store) RecordMiss(ctx context.Context, callerKey []byte, orgID string, at time.Time) error {
 	return s.write(ctx, "record miss", func(tx *sql.Tx) ([]veilig.Event, error) {
-		_, err := tx.ExecContext(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES (?, ?)`,
-			nullBytes(callerKey), millis(at))
+		_, err := tx.ExecContext(ctx, `INSERT INTO telephony_misses (caller_key, at, org_id) VALUES (?, ?, ?)`,
+			nullBytes(callerKey), millis(at), veilig.OrganisationOr(orgID))
 		return nil, err
 	})
+}
+
+// CountOrgMisses counts the misses at or after since on orgID's lines.
+func (s *Store) CountOrgMisses(ctx context.Context, orgID string, since time.Time) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM telephony_misses WHERE org_id = ? AND at >= ?`,
+		veilig.OrganisationOr(orgID), millis(since)).Scan(&n); err != nil {
+		return 0, wrap("count misses", err)
+	}
+	return n, nil
 }
 
 // CountMisses counts misses at or after since, of callerKey or of everyone
@@ -88,8 +98,8 @@ func (s *Store) LookUpCode(ctx context.Context, a veilig.Attempt, codeHash []byt
 				return []veilig.Event{ev}, nil
 			}
 		}
-		return nil, tx.QueryRowContext(ctx, `INSERT INTO telephony_misses (caller_key, at) VALUES (?, ?) RETURNING id`,
-			a.CallerKey, millis(at)).Scan(&l.MissID)
+		return nil, tx.QueryRowContext(ctx, `INSERT INTO telephony_misses (caller_key, at, org_id) VALUES (?, ?, ?) RETURNING id`,
+			a.CallerKey, millis(at), veilig.OrganisationOr(a.OrgID)).Scan(&l.MissID)
 	})
 	if err != nil {
 		return veilig.CodeLookup{}, err

@@ -358,7 +358,7 @@ func testRemoveOrganisation(t *testing.T, st veilig.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Sessions != 1 || res.Events < 1 || res.AgentSessions != 1 || res.AuditEntries != 1 {
+	if res.Sessions != 1 || res.Events < 1 || res.AgentSessions != 1 || res.Agents != 1 || res.AuditEntries != 1 {
 		t.Errorf("removed %+v, want A's session, its events, sign-in and audit entry", res)
 	}
 	a, b := orgs["gemeente-a"], orgs["gemeente-b"]
@@ -390,5 +390,66 @@ func testRemoveOrganisation(t *testing.T, st veilig.Store) {
 	}
 	if es, err := st.Audit(ctx, veilig.AuditFilter{OrgID: "gemeente-b"}); err != nil || len(es) != 1 {
 		t.Errorf("B's kept audit trail: %v %v", es, err)
+	}
+}
+
+// testMissesByOrganisation: a miss is counted for the organisation whose
+// line it came in on, and in the deployment's total.
+func testMissesByOrganisation(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	l, err := st.LookUpCode(ctx, veilig.Attempt{CallerKey: randomBytes(32), Since: base.Add(-time.Hour), At: base, OrgID: "gemeente-a"}, randomBytes(32), veilig.Connection{Platform: "p", ID: "miss-a", OrgID: "gemeente-a"})
+	if err != nil || !l.Allowed || l.MissID == 0 {
+		t.Fatalf("look up: %+v %v", l, err)
+	}
+	if err := st.RecordMiss(ctx, randomBytes(32), "gemeente-b", base); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordMiss(ctx, nil, "gemeente-b", base); err != nil {
+		t.Fatal(err)
+	}
+	for org, want := range map[string]int{"gemeente-a": 1, "gemeente-b": 2, "gemeente-c": 0} {
+		if n, err := st.CountOrgMisses(ctx, org, base.Add(-time.Minute)); err != nil || n != want {
+			t.Errorf("%s's misses: %d %v, want %d", org, n, err, want)
+		}
+	}
+	if n, err := st.CountMisses(ctx, nil, base.Add(-time.Minute)); err != nil || n != 3 {
+		t.Errorf("all misses: %d %v, want 3", n, err)
+	}
+	if n, err := st.CountOrgMisses(ctx, "gemeente-a", base.Add(time.Minute)); err != nil || n != 0 {
+		t.Errorf("misses after they happened: %d %v", n, err)
+	}
+}
+
+// testAuditCutoffs: a purge keeps each organisation's audit trail as long
+// as its own retention says, everyone else's as long as the deployment's.
+func testAuditCutoffs(t *testing.T, st veilig.Store) {
+	ctx := t.Context()
+	a := newAgent("auditor")
+	if err := st.CreateAgent(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// Entries 10 and 40 days old, of three organisations.
+	for _, org := range []string{"short", "long", "plain"} {
+		for _, age := range []int{10, 40} {
+			e := &veilig.AuditEntry{At: base.Add(-time.Duration(age) * 24 * time.Hour), AgentID: a.ID, Action: veilig.AuditAgentSignIn, OrgID: org}
+			if err := st.AddAudit(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The deployment keeps 30 days; "short" 7, "long" 60.
+	res, err := st.Purge(ctx, base, veilig.AuditCutoffs{Before: base.Add(-30 * 24 * time.Hour), ByOrg: map[string]time.Time{
+		"short": base.Add(-7 * 24 * time.Hour), "long": base.Add(-60 * 24 * time.Hour),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AuditEntries != 3 {
+		t.Errorf("purged %d audit entries, want 3 (short's two, plain's old one)", res.AuditEntries)
+	}
+	for org, want := range map[string]int{"short": 0, "long": 2, "plain": 1} {
+		if es, err := st.Audit(ctx, veilig.AuditFilter{OrgID: org}); err != nil || len(es) != want {
+			t.Errorf("%s keeps %d audit entries (%v), want %d", org, len(es), err, want)
+		}
 	}
 }

@@ -96,7 +96,7 @@ func testMisses(t *testing.T, st veilig.Store) {
 	}{
 		{k1, base}, {k1, base.Add(time.Minute)}, {k2, base.Add(2 * time.Minute)}, {nil, base.Add(3 * time.Minute)},
 	} {
-		if err := st.RecordMiss(ctx, m.key, m.at); err != nil {
+		if err := st.RecordMiss(ctx, m.key, "", m.at); err != nil {
 			t.Fatalf("RecordMiss: %v", err)
 		}
 	}
@@ -180,7 +180,7 @@ func testPurge(t *testing.T, st veilig.Store) {
 	}
 
 	for _, at := range []time.Time{now.Add(-25 * time.Hour), now.Add(-23 * time.Hour), now} {
-		if err := st.RecordMiss(ctx, randomBytes(32), at); err != nil {
+		if err := st.RecordMiss(ctx, randomBytes(32), "", at); err != nil {
 			t.Fatalf("RecordMiss: %v", err)
 		}
 	}
@@ -194,7 +194,7 @@ func testPurge(t *testing.T, st veilig.Store) {
 	}
 
 	maxSeq := lastSeq(t, st)
-	res, err := st.Purge(ctx, now, auditBefore)
+	res, err := st.Purge(ctx, now, veilig.AuditCutoffs{Before: auditBefore})
 	if err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
@@ -240,7 +240,7 @@ func testPurge(t *testing.T, st veilig.Store) {
 		t.Errorf("audit entries after Purge = %d, want 2", len(audit))
 	}
 
-	if res, err := st.Purge(ctx, now, auditBefore); err != nil || res != (veilig.PurgeResult{}) {
+	if res, err := st.Purge(ctx, now, veilig.AuditCutoffs{Before: auditBefore}); err != nil || res != (veilig.PurgeResult{}) {
 		t.Errorf("second Purge = %+v, %v; want nothing removed", res, err)
 	}
 

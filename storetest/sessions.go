@@ -514,10 +514,10 @@ func testExpireSessions(t *testing.T, st veilig.Store) {
 	}
 
 	// The retention given to ExpireSessions is the one Purge honours.
-	if res, err := st.Purge(ctx, retain, time.Time{}); err != nil || res.Sessions != 0 {
+	if res, err := st.Purge(ctx, retain, veilig.AuditCutoffs{}); err != nil || res.Sessions != 0 {
 		t.Errorf("Purge at the end of retention = %+v, %v; want nothing removed", res, err)
 	}
-	res, err := st.Purge(ctx, retain.Add(time.Millisecond), time.Time{})
+	res, err := st.Purge(ctx, retain.Add(time.Millisecond), veilig.AuditCutoffs{})
 	if err != nil {
 		t.Fatalf("Purge: %v", err)
 	}

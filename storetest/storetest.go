@@ -68,6 +68,8 @@ func Run(t *testing.T, open func(t *testing.T) veilig.Store) {
 		{"Organisations", testOrganisations},
 		{"MatchByLine", testMatchByLine},
 		{"RemoveOrganisation", testRemoveOrganisation},
+		{"AuditCutoffs", testAuditCutoffs},
+		{"MissesByOrganisation", testMissesByOrganisation},
 		{"ChangeAccount", testChangeAccount},
 		{"AgentSessions", testAgentSessions},
 		{"Audit", testAudit},
