@@ -42,7 +42,10 @@ type Config struct {
 	Agents    Agents    `yaml:"agents"`
 	Retention Retention `yaml:"retention"`
 	Log       Log       `yaml:"log"`
-	Purposes  []Purpose `yaml:"purposes"`
+	// Organisations are the organisations a shared platform serves; none:
+	// one, veilig.DefaultOrganisation (docs/organisations.md).
+	Organisations []Organisation `yaml:"organisations"`
+	Purposes      []Purpose      `yaml:"purposes"`
 }
 
 // Listener is one HTTP listener.
@@ -188,6 +191,7 @@ type Log struct {
 // Purpose is a purpose as configured; see veilig.Purpose.
 type Purpose struct {
 	ID             string            `yaml:"id"`
+	Organisation   string            `yaml:"organisation"` // its organisation's id; required when organisations are configured
 	Labels         map[string]string `yaml:"labels"`
 	Disclose       [][][]string      `yaml:"disclose"`
 	Channel        string            `yaml:"channel"`
@@ -392,7 +396,7 @@ var claimPattern = regexp.MustCompile(`^[A-Za-z0-9_:./-]{1,64}$`)
 // Domain returns the purpose with defaults filled in.
 func (p Purpose) Domain() *veilig.Purpose {
 	vp := &veilig.Purpose{
-		ID: p.ID, Labels: p.Labels, Disclose: p.Disclose,
+		ID: p.ID, OrgID: p.Organisation, Labels: p.Labels, Disclose: p.Disclose,
 		Channel: veilig.Channel(p.Channel), MinAssurance: veilig.Assurance(p.MinAssurance),
 		SessionTTL: p.SessionTTL, Retention: p.Retention, AllowedOrigins: p.AllowedOrigins,
 	}

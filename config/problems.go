@@ -23,6 +23,7 @@ func (c *Config) problems() ProblemList {
 	c.telephonyProblems(&k)
 	c.agentProblems(&k)
 	c.retentionAndLogProblems(&k)
+	c.organisationProblems(&k)
 	c.purposeProblems(&k)
 	return k.p
 }
@@ -253,6 +254,7 @@ func (c *Config) purposeProblems(k *checker) {
 			k.p = append(k.p, key+"."+msg)
 		}
 		c.Purposes[i].channelProblems(k, key)
+		c.purposeOrganisationProblems(k, &c.Purposes[i], key)
 	}
 }
 

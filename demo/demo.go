@@ -78,9 +78,10 @@ type Config struct {
 	DeveloperMode bool
 	// Telephony reports the demo phone's calls to the internal listener.
 	Telephony *telephony.Client
-	// PhoneNumbers are the numbers the demo phone network routes to Veilig
-	// Contact (the demo purpose's); other numbers are "not in service".
-	PhoneNumbers []string
+	// Municipalities are the demo's organisations, each with its purpose,
+	// line and agent; the demo phone network routes their numbers to
+	// Veilig Contact, other numbers are "not in service".
+	Municipalities []Municipality
 	// CallState tells where the session a call was matched to is now (the
 	// store's session by provider and call id; an error with code
 	// veilig.ENOTFOUND when there is none), so the demo phone hears the
@@ -89,10 +90,28 @@ type Config struct {
 	CallState func(ctx context.Context, provider, callID string) (veilig.SessionState, error)
 	// ConsoleURL is the agent console's path, "" when it is not served.
 	ConsoleURL string
+	Logger     *slog.Logger
+}
+
+// Municipality is one demo organisation as its site shows it.
+type Municipality struct {
+	ID      string            `json:"id"`      // the organisation's id
+	Names   map[string]string `json:"names"`   // by language
+	Purpose string            `json:"purpose"` // the purpose its site starts sessions for
+	Number  string            `json:"number"`  // its line
 	// AgentUsername and AgentPasswordFile tell a newcomer how to sign in
-	// as the demo agent (the password itself is never served).
-	AgentUsername, AgentPasswordFile string
-	Logger                           *slog.Logger
+	// as its agent (the password itself is never served).
+	AgentUsername     string `json:"agentUsername"`
+	AgentPasswordFile string `json:"agentPasswordFile"`
+}
+
+// phoneNumbers are the lines the demo phone network reaches.
+func (c *Config) phoneNumbers() []string {
+	var out []string
+	for _, m := range c.Municipalities {
+		out = append(out, m.Number)
+	}
+	return out
 }
 
 // Demo serves the demo pages and their endpoints.
@@ -126,6 +145,9 @@ func New(cfg Config) (*Demo, error) {
 	}
 	if cfg.Telephony == nil {
 		return nil, errors.New("demo: no telephony client")
+	}
+	if len(cfg.Municipalities) == 0 {
+		return nil, errors.New("demo: no municipality")
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -210,16 +232,20 @@ func (d *Demo) serveAsset(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 }
 
-// info tells the pages what they show: the purpose, the numbers to call,
-// where the agent console is and how to sign in to it.
+// info tells the pages what they show: the municipalities (each with its
+// purpose, number and agent), where the agent console is and how to sign
+// in to it. purpose, agentUsername and agentPasswordFile are the first
+// municipality's, as the first release's pages read them.
 func (d *Demo) info(w http.ResponseWriter, r *http.Request) {
+	home := d.cfg.Municipalities[0]
 	writeJSON(w, http.StatusOK, map[string]any{
-		"purpose":           PurposeID,
-		"phoneNumbers":      d.cfg.PhoneNumbers,
+		"municipalities":    d.cfg.Municipalities,
+		"purpose":           home.Purpose,
+		"phoneNumbers":      d.cfg.phoneNumbers(),
 		"callerNumber":      callerNumber(),
 		"consoleUrl":        d.cfg.ConsoleURL,
-		"agentUsername":     d.cfg.AgentUsername,
-		"agentPasswordFile": d.cfg.AgentPasswordFile,
+		"agentUsername":     home.AgentUsername,
+		"agentPasswordFile": home.AgentPasswordFile,
 		"walletAvailable":   d.wallet != nil,
 		"publicUrl":         d.cfg.PublicURL,
 	})

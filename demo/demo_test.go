@@ -140,10 +140,13 @@ func setup(t *testing.T) *fixture {
 		f.demo, err = New(Config{
 			PublicURL: f.srv.URL, Pages: pages, Issuer: f.emb,
 			WalletDir: filepath.Join(dir, "wallet"), DeveloperMode: true,
-			Telephony:    &telephony.Client{BaseURL: tel.URL, Secret: f.carrier.secret},
-			PhoneNumbers: []string{"+31850000000"},
-			CallState:    fakeCallState,
-			Logger:       log,
+			Telephony: &telephony.Client{BaseURL: tel.URL, Secret: f.carrier.secret},
+			Municipalities: []Municipality{
+				{ID: "default", Names: map[string]string{"nl": "Gemeente Voorbeeldstad", "en": "Voorbeeldstad"}, Purpose: PurposeID, Number: "+31850000000", AgentUsername: "demo", AgentPasswordFile: "/data/demo-agent-password"},
+				{ID: "anderdorp", Names: map[string]string{"nl": "Gemeente Anderdorp", "en": "Anderdorp"}, Purpose: "demo-anderdorp", Number: "+31850000001", AgentUsername: "demo-anderdorp", AgentPasswordFile: "/data/demo-anderdorp-agent-password"},
+			},
+			CallState: fakeCallState,
+			Logger:    log,
 		})
 		if err != nil {
 			fixErr = err
@@ -268,8 +271,11 @@ func TestPages(t *testing.T) {
 	}
 
 	st, _, info := f.do(t, "GET", "/demo/api/info", "", nil)
-	if st != 200 || info["purpose"] != PurposeID || info["walletAvailable"] != true || info["callerNumber"] != DefaultCaller {
+	if st != 200 || info["purpose"] != PurposeID || info["walletAvailable"] != true || info["callerNumber"] != DefaultCaller || info["agentUsername"] != "demo" {
 		t.Errorf("info: %d %v", st, info)
+	}
+	if ms, _ := info["municipalities"].([]any); len(ms) != 2 || ms[1].(map[string]any)["purpose"] != "demo-anderdorp" || ms[1].(map[string]any)["agentUsername"] != "demo-anderdorp" {
+		t.Errorf("info municipalities: %v", info["municipalities"])
 	}
 }
 
@@ -307,7 +313,7 @@ func TestSameSite(t *testing.T) {
 // TestIcon: every demo page names an icon the demo serves, so a browser
 // asks for no /favicon.ico (which would be a 404).
 func TestIcon(t *testing.T) {
-	d, err := New(Config{PublicURL: "http://127.0.0.1:8080", Telephony: &telephony.Client{BaseURL: "http://127.0.0.1:1"}})
+	d, err := New(Config{PublicURL: "http://127.0.0.1:8080", Telephony: &telephony.Client{BaseURL: "http://127.0.0.1:1"}, Municipalities: []Municipality{{ID: "default", Purpose: PurposeID, Number: "+31850000000"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,10 +433,12 @@ func TestWallet(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	tel := &telephony.Client{BaseURL: "http://127.0.0.1:1"}
+	ms := []Municipality{{ID: "default", Purpose: PurposeID, Number: "+31850000000"}}
 	for name, cfg := range map[string]Config{
-		"no url":       {Pages: pages, Telephony: tel},
-		"relative url": {PublicURL: "/x", Pages: pages, Telephony: tel},
-		"no telephony": {PublicURL: "http://127.0.0.1:8080", Pages: pages},
+		"no url":          {Pages: pages, Telephony: tel, Municipalities: ms},
+		"relative url":    {PublicURL: "/x", Pages: pages, Telephony: tel, Municipalities: ms},
+		"no telephony":    {PublicURL: "http://127.0.0.1:8080", Pages: pages, Municipalities: ms},
+		"no municipality": {PublicURL: "http://127.0.0.1:8080", Pages: pages, Telephony: tel},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -438,7 +446,7 @@ func TestNewRefuses(t *testing.T) {
 	}
 	// Without an issuer (an external Yivi server) the wallet is
 	// unavailable, and says so.
-	d, err := New(Config{PublicURL: "http://127.0.0.1:8080", Pages: pages, Telephony: tel})
+	d, err := New(Config{PublicURL: "http://127.0.0.1:8080", Pages: pages, Telephony: tel, Municipalities: ms})
 	if err != nil {
 		t.Fatal(err)
 	}

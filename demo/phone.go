@@ -50,7 +50,7 @@ func (d *Demo) phoneCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "the caller's number must be an international number such as +31612345678")
 		return
 	}
-	if !slices.Contains(d.cfg.PhoneNumbers, dial.Number) {
+	if !slices.Contains(d.cfg.phoneNumbers(), dial.Number) {
 		writeJSON(w, http.StatusOK, map[string]any{"result": "not_in_service", "number": dial.Number})
 		return
 	}
@@ -62,7 +62,7 @@ func (d *Demo) phoneCall(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	m, err := d.cfg.Telephony.ReportCall(ctx, veilig.IncomingCall{
-		Code: dial.Digits, CallerNumber: caller, Provider: Provider, CallID: callID,
+		Code: dial.Digits, CallerNumber: caller, CalledNumber: dial.Number, Provider: Provider, CallID: callID,
 	})
 	if err != nil {
 		d.telephonyError(w, err)

@@ -34,7 +34,15 @@ func TestPhone(t *testing.T) {
 	if len(got) != n+1 {
 		t.Fatalf("%d calls reported, want %d", len(got), n+1)
 	}
-	if c := got[n]; c.Code != goodCode || c.CallerNumber != DefaultCaller || c.Provider != Provider || c.CallID != callID {
+	if c := got[n]; c.Code != goodCode || c.CallerNumber != DefaultCaller || c.CalledNumber != "+31850000000" || c.Provider != Provider || c.CallID != callID {
+		t.Fatalf("reported call %+v", c)
+	}
+	// The second municipality's line is reached too, and says so.
+	if st, _, out := f.do(t, "POST", "/demo/api/phone/calls", jsonBody(map[string]string{"dial": "+31850000001," + goodCode}), nil); st != 200 || out["result"] != "connected" {
+		t.Fatalf("call to the second line: %d %v", st, out)
+	}
+	n++
+	if c := calls()[n]; c.CalledNumber != "+31850000001" {
 		t.Fatalf("reported call %+v", c)
 	}
 

@@ -115,7 +115,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, clock vei
 	}
 	a.servers(hcfg)
 	if cfg.Demo {
-		if err := ensureDemoAgent(ctx, a); err != nil {
+		if err := ensureDemoAgents(ctx, a); err != nil {
 			return nil, err
 		}
 	}
@@ -158,12 +158,13 @@ func (a *app) listen() (err error) {
 
 // purposes are the configured ones, and the demo purpose in demo mode.
 func (a *app) purposes() []*veilig.Purpose {
-	purposes := make([]*veilig.Purpose, 0, len(a.cfg.Purposes)+1)
-	for _, p := range a.cfg.Purposes {
-		purposes = append(purposes, p.Domain())
-	}
-	if a.cfg.Demo && !hasPurpose(purposes, demoPurposeID) {
-		purposes = append(purposes, demoPurpose(a.publicURL))
+	purposes := a.cfg.DomainPurposes()
+	if a.cfg.Demo {
+		for _, p := range demoPurposes(a.publicURL, a.demoHome()) {
+			if !hasPurpose(purposes, p.ID) {
+				purposes = append(purposes, p)
+			}
+		}
 	}
 	return purposes
 }
@@ -227,12 +228,18 @@ func (a *app) newService(disclosures veilig.DisclosureService, purposes []*veili
 	if err != nil {
 		return err
 	}
+	orgs := a.organisations()
+	orgSealers, err := a.orgSealers(orgs)
+	if err != nil {
+		return err
+	}
 	limits := veilig.MissLimits{
 		PerCaller: cfg.Telephony.MissPerCaller, PerCallerWindow: cfg.Telephony.MissWindow,
 		Overall: cfg.Telephony.MissOverall, OverallWindow: cfg.Telephony.MissOverallWindow,
 	}
 	a.service, err = veilig.NewService(veilig.ServiceConfig{
 		Store: a.store, Bus: a.store, Sealer: sealer, Purposes: purposes,
+		Organisations: orgs, OrgSealers: orgSealers,
 		Means:          []veilig.DisclosureService{disclosures},
 		Channels:       []veilig.ChannelService{telephony.Phone{}},
 		SecretKey:      a.secrets.secretKey,

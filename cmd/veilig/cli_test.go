@@ -50,18 +50,39 @@ func TestUserAddAndMigrate(t *testing.T) {
 	if err := run([]string{"migrate"}); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	// The demo serves two organisations: the account names its own, and
+	// only that organisation's purposes.
+	for args, want := range map[string]string{
+		"":                                      "-org is required: this deployment serves the organisations default, anderdorp",
+		"-org ede":                              `-org "ede" is not an organisation this deployment serves`,
+		"-org default -purposes demo,tax":       `purpose "tax" is not configured`,
+		"-org anderdorp -purposes demo":         `purpose "demo" is not of organisation anderdorp`,
+		"-org default -purposes demo-anderdorp": `purpose "demo-anderdorp" is not of organisation default`,
+	} {
+		withStdin(t, "a long enough password\n", func() {
+			err := run(append([]string{"user", "add", "-username", "eve", "-password-stdin"}, strings.Fields(args)...))
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("user add %s: %v, want %q", args, err, want)
+			}
+		})
+	}
 	withStdin(t, "a long enough password\n", func() {
-		if err := run([]string{"user", "add", "-username", "alice", "-role", "supervisor", "-purposes", "demo,tax", "-password-stdin"}); err != nil {
+		if err := run([]string{"user", "add", "-username", "alice", "-role", "supervisor", "-org", "default", "-purposes", "demo", "-password-stdin"}); err != nil {
 			t.Fatalf("user add: %v", err)
 		}
 	})
+	withStdin(t, "a long enough password\n", func() {
+		if err := run([]string{"user", "add", "-username", "anna", "-org", "anderdorp", "-purposes", "demo-anderdorp", "-password-stdin"}); err != nil {
+			t.Fatalf("user add -org anderdorp: %v", err)
+		}
+	})
 	withStdin(t, "another password here\n", func() {
-		if err := run([]string{"user", "add", "-username", "alice", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "taken") {
+		if err := run([]string{"user", "add", "-username", "alice", "-org", "default", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "taken") {
 			t.Fatalf("duplicate user: %v", err)
 		}
 	})
 	withStdin(t, "short\n", func() {
-		if err := run([]string{"user", "add", "-username", "bob", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "at least 12") {
+		if err := run([]string{"user", "add", "-username", "bob", "-org", "default", "-password-stdin"}); err == nil || !strings.Contains(err.Error(), "at least 12") {
 			t.Fatalf("short password: %v", err)
 		}
 	})
@@ -78,8 +99,14 @@ func TestUserAddAndMigrate(t *testing.T) {
 	}
 	defer st.Close()
 	a, err := st.AgentByUsername(context.Background(), "alice")
-	if err != nil || a.Role != veilig.RoleSupervisor || strings.Join(a.Purposes, ",") != "demo,tax" {
+	if err != nil || a.Role != veilig.RoleSupervisor || strings.Join(a.Purposes, ",") != "demo" || a.OrgID != "default" {
 		t.Fatalf("alice: %+v %v", a, err)
+	}
+	if a, err := st.AgentByUsername(context.Background(), "anna"); err != nil || a.OrgID != "anderdorp" {
+		t.Fatalf("anna: %+v %v", a, err)
+	}
+	if _, err := st.AgentByUsername(context.Background(), "eve"); veilig.ErrorCode(err) != veilig.ENOTFOUND {
+		t.Fatalf("a refused account was stored: %v", err)
 	}
 	auth, _ := agentauth.New(st, 30*time.Minute, 8*time.Hour, 5, nil)
 	if _, err := auth.Login(context.Background(), "alice", "a long enough password", "127.0.0.1"); err != nil {
@@ -89,7 +116,7 @@ func TestUserAddAndMigrate(t *testing.T) {
 		t.Fatalf("a refused user was stored: %v", err)
 	}
 	// An account for single sign-on only: no password is asked, none opens it.
-	if err := run([]string{"user", "add", "-username", "dora", "-no-password"}); err != nil {
+	if err := run([]string{"user", "add", "-username", "dora", "-org", "default", "-no-password"}); err != nil {
 		t.Fatalf("user add -no-password: %v", err)
 	}
 	if d, err := st.AgentByUsername(context.Background(), "dora"); err != nil || d.PasswordHash != "" {
@@ -97,6 +124,59 @@ func TestUserAddAndMigrate(t *testing.T) {
 	}
 	if _, err := auth.Login(context.Background(), "dora", "", "127.0.0.1"); veilig.ErrorCode(err) != veilig.EUNAUTHORIZED {
 		t.Fatalf("a single sign-on account opened with an empty password: %v", err)
+	}
+}
+
+// TestOrgRemove: an operator removes an organisation that no longer has
+// purposes; its accounts go, another's stay, and a live one is refused.
+func TestOrgRemove(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "veilig.yaml")
+	os.WriteFile(cfgFile, []byte(`
+data_dir: `+dir+`
+demo: false
+yivi: {schemes_path: `+dir+`}
+organisations:
+  - {id: arnhem, names: {nl: Arnhem, en: Arnhem}}
+  - {id: tiel, names: {nl: Tiel, en: Tiel}, retention: {keep_audit_on_removal: true}}
+  - {id: ede, names: {nl: Ede, en: Ede}}
+purposes:
+  - id: arnhem-belastingen
+    organisation: arnhem
+    labels: {nl: Belastingen, en: Taxes}
+    disclose: [[[irma-demo.gemeente.personalData.bsn]]]
+    phone: {number: "+31261234567"}
+`), 0o600)
+	if err := run([]string{"migrate", "-config", cfgFile}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range [][2]string{{"ada", "arnhem"}, {"tom", "tiel"}, {"eef", "ede"}} {
+		if err := run([]string{"user", "add", "-config", cfgFile, "-username", u[0], "-org", u[1], "-no-password"}); err != nil {
+			t.Fatalf("user add %v: %v", u, err)
+		}
+	}
+	if err := run([]string{"org", "remove", "-config", cfgFile, "-org", "arnhem", "-yes"}); err == nil || !strings.Contains(err.Error(), `still has purpose "arnhem-belastingen"`) {
+		t.Fatalf("live organisation removed: %v", err)
+	}
+	if err := run([]string{"org", "remove", "-config", cfgFile, "-org", "ede"}); err == nil || !strings.Contains(err.Error(), "add -yes to confirm") {
+		t.Fatalf("removal without -yes: %v", err)
+	}
+	if err := run([]string{"org", "remove", "-config", cfgFile, "-org", "ede", "-yes"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"org", "remove", "-config", cfgFile, "-org", "tiel", "-yes"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "veilig.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for name, want := range map[string]bool{"ada": true, "tom": false, "eef": false} {
+		_, err := st.AgentByUsername(context.Background(), name)
+		if (err == nil) != want {
+			t.Errorf("%s present %v after removals, want %v", name, err == nil, want)
+		}
 	}
 }
 
@@ -123,8 +203,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	for _, c := range []struct{ path, want string }{
 		{"/healthz", `"ok"`}, {"/readyz", `"ready"`},
-		{"/metrics", `veilig_calls_total{result="no_match"} 1`},
-		{"/metrics", `veilig_calls_total{result="malformed"} 1`},
+		{"/metrics", `veilig_calls_total{organisation="default",result="no_match"} 1`},
+		{"/metrics", `veilig_calls_total{organisation="default",result="malformed"} 1`},
 		{"/metrics", "veilig_guessing_alarm 0"},
 	} {
 		path, want := c.path, c.want

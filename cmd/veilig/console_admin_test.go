@@ -107,8 +107,15 @@ func TestAdminAccounts(t *testing.T) {
 		var list struct{ Agents []account }
 		json.Unmarshal(body, &list)
 		all, _ := ta.store.Agents(context.Background())
-		if len(list.Agents) != len(all) || len(all) != 5 { // with the demo agent
+		// Stored: with both demo municipalities' agents; listed: the
+		// admin's organisation's only (not Anderdorp's demo agent).
+		if len(list.Agents) != 5 || len(all) != 6 {
 			t.Fatalf("%d accounts listed, %d stored", len(list.Agents), len(all))
+		}
+		for _, a := range list.Agents {
+			if a.Username == demoOtherAgentUsername {
+				t.Fatal("an admin lists another organisation's account")
+			}
 		}
 	})
 

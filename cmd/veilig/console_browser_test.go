@@ -35,7 +35,7 @@ func TestConsoleBrowser(t *testing.T) {
 	call := func(caller, callID string) startedSession {
 		s := ta.startSession("demo")
 		ta.disclose(w, s)
-		m, err := ta.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: s.Dial.Code, CallerNumber: caller, Provider: "asterisk", CallID: callID})
+		m, err := ta.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: s.Dial.Code, CallerNumber: caller, CalledNumber: s.Dial.Number, Provider: "asterisk", CallID: callID})
 		if err != nil || !m.Matched {
 			t.Fatalf("report call: %+v %v", m, err)
 		}
@@ -166,7 +166,7 @@ func TestConsoleReplicas(t *testing.T) {
 	hs.wait("ready", time.Minute)
 	s := a.startSession("demo")
 	a.disclose(w, s)
-	if m, err := b.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: s.Dial.Code, CallerNumber: "+31612340000", Provider: "asterisk", CallID: "replica-1"}); err != nil || !m.Matched {
+	if m, err := b.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: s.Dial.Code, CallerNumber: "+31612340000", CalledNumber: s.Dial.Number, Provider: "asterisk", CallID: "replica-1"}); err != nil || !m.Matched {
 		t.Fatalf("call on replica B: %+v %v", m, err)
 	}
 	hs.answer("ready", map[string]string{"contact": s.SessionID})

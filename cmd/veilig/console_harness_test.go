@@ -57,18 +57,32 @@ func (ta *testApp) newDevWallet() *wallet.Wallet {
 	return ta.newWallet(wallet.WithDeveloperMode())
 }
 
-// addAccount makes an account with a role; the password is username + "-password-long".
+// addAccount makes an account with a role; the password is username +
+// "-password-long". It is of the organisation of its first purpose (the
+// default organisation for none or "*").
 func (ta *testApp) addAccount(username string, role veilig.Role, purposes ...string) string {
 	ta.t.Helper()
 	hash, err := agentauth.HashPassword(username + "-password-long")
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: "Agent " + username, Role: role, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now()}
+	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: "Agent " + username, Role: role, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now(), OrgID: ta.organisationOf(purposes...)}
 	if err := ta.store.CreateAgent(context.Background(), a); err != nil {
 		ta.t.Fatal(err)
 	}
 	return a.ID
+}
+
+// organisationOf is the organisation of the first of purposes.
+func (ta *testApp) organisationOf(purposes ...string) string {
+	if len(purposes) == 0 || purposes[0] == "*" {
+		return veilig.DefaultOrganisation
+	}
+	p, err := ta.service.Purpose(purposes[0])
+	if err != nil {
+		return veilig.DefaultOrganisation
+	}
+	return veilig.OrganisationOr(p.OrgID)
 }
 
 // handshake is the folder the Go test and the node script meet in.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -34,51 +35,123 @@ const (
 	demoAgentUsername = "demo"
 	// demoPhoneNumber is fictional; nothing dials it in demo mode.
 	demoPhoneNumber = "+31850000000"
+	// demoHomeOrganisation is the first demo municipality's id when the
+	// configuration names organisations (else it is the default one).
+	demoHomeOrganisation = "voorbeeldstad"
+	// The demo's second municipality: its own purpose, line and agent.
+	demoOtherOrganisation  = "anderdorp"
+	demoOtherPurposeID     = "demo-anderdorp"
+	demoOtherAgentUsername = "demo-anderdorp"
+	demoOtherPhoneNumber   = "+31850009000"
 )
 
-// demoPurpose asks the demo scheme's BSN and full name, and the date of birth.
-func demoPurpose(publicURL string) *veilig.Purpose {
-	origin := publicURL
-	if u, err := url.Parse(publicURL); err == nil {
-		origin = u.Scheme + "://" + u.Host
-	}
-	return config.Purpose{
-		ID: demoPurposeID,
-		Labels: map[string]string{
-			"nl": "Vraag over uw belastingaanslag (demo)",
-			"en": "Question about your tax assessment (demo)",
+// demoOrganisations are the demo's two fictional municipalities: home
+// (the organisation of the demo purpose and agent) and Anderdorp.
+func demoOrganisations(publicURL, home string) []*veilig.Organisation {
+	origin := originOf(publicURL)
+	return []*veilig.Organisation{
+		{
+			ID:             home,
+			Names:          map[string]string{"nl": "Gemeente Voorbeeldstad (demo)", "en": "Municipality of Voorbeeldstad (demo)"},
+			Branding:       veilig.Branding{Logo: demoLogo("icon.svg"), Colour: "#1a5c9e"},
+			AllowedOrigins: []string{origin},
 		},
-		Disclose:       [][][]string{{{demoscheme.BSN, demoscheme.FullName}}, {{demoscheme.DateOfBirth}}},
-		Phone:          &config.Phone{Number: demoPhoneNumber},
-		AllowedOrigins: []string{origin},
-	}.Domain()
-}
-
-func demoAgentPasswordFile(cfg *config.Config) string {
-	return filepath.Join(cfg.DataDir, "demo-agent-password")
-}
-
-// ensureDemoAgent creates the demo agent on first start in demo mode. Its
-// password goes to a file readable only by the operator, never to the log.
-func ensureDemoAgent(ctx context.Context, a *app) error {
-	_, err := a.store.AgentByUsername(ctx, demoAgentUsername)
-	if err == nil {
-		return nil
-	} else if veilig.ErrorCode(err) != veilig.ENOTFOUND {
-		return err
+		{
+			ID:             demoOtherOrganisation,
+			Names:          map[string]string{"nl": "Gemeente Anderdorp (demo)", "en": "Municipality of Anderdorp (demo)"},
+			Branding:       veilig.Branding{Logo: demoLogo("anderdorp.svg"), Colour: "#6b2c7a"},
+			AllowedOrigins: []string{origin},
+		},
 	}
-	password := veilig.NewToken()[:20]
-	hash, err := agentauth.HashPassword(password)
+}
+
+// demoLogo is a demo page's icon as a data: URL: the sites that embed the
+// widget allow data: images in their CSP (deploy/widget), not the
+// platform's origin.
+func demoLogo(name string) string {
+	svg, err := fs.ReadFile(demo.Pages(), "assets/"+name)
 	if err != nil {
-		return err
+		panic(err) // embedded in the binary
 	}
-	if err := os.WriteFile(demoAgentPasswordFile(a.cfg), []byte(password+"\n"), 0o600); err != nil {
-		return fmt.Errorf("demo agent password: %w", err)
+	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg)
+}
+
+// demoPurposes ask the demo scheme's BSN and full name, and the date of
+// birth: one at each demo municipality, on a line of its own.
+func demoPurposes(publicURL, home string) []*veilig.Purpose {
+	disclose := [][][]string{{{demoscheme.BSN, demoscheme.FullName}}, {{demoscheme.DateOfBirth}}}
+	origins := []string{originOf(publicURL)}
+	return []*veilig.Purpose{
+		config.Purpose{
+			ID: demoPurposeID, Organisation: home,
+			Labels: map[string]string{
+				"nl": "Vraag over uw belastingaanslag (demo)",
+				"en": "Question about your tax assessment (demo)",
+			},
+			Disclose: disclose, Phone: &config.Phone{Number: demoPhoneNumber}, AllowedOrigins: origins,
+		}.Domain(),
+		config.Purpose{
+			ID: demoOtherPurposeID, Organisation: demoOtherOrganisation,
+			Labels: map[string]string{
+				"nl": "Vraag over uw parkeervergunning (demo)",
+				"en": "Question about your parking permit (demo)",
+			},
+			Disclose: disclose, Phone: &config.Phone{Number: demoOtherPhoneNumber}, AllowedOrigins: origins,
+		}.Domain(),
 	}
-	return a.store.CreateAgent(ctx, &veilig.Agent{
-		ID: veilig.NewID(), Username: demoAgentUsername, DisplayName: "Demo agent",
-		Role: veilig.RoleAgent, Purposes: []string{"*"}, PasswordHash: hash, CreatedAt: time.Now().UTC(),
-	})
+}
+
+func originOf(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil {
+		return u.Scheme + "://" + u.Host
+	}
+	return publicURL
+}
+
+// demoAgent is a demo municipality's agent.
+type demoAgent struct{ username, displayName, org, purpose string }
+
+func (a *app) demoAgents() []demoAgent {
+	return []demoAgent{
+		{demoAgentUsername, "Demo agent", a.demoHome(), demoPurposeID},
+		{demoOtherAgentUsername, "Demo agent Anderdorp", demoOtherOrganisation, demoOtherPurposeID},
+	}
+}
+
+func demoAgentPasswordFile(cfg *config.Config, username string) string {
+	if username == demoAgentUsername {
+		return filepath.Join(cfg.DataDir, "demo-agent-password")
+	}
+	return filepath.Join(cfg.DataDir, username+"-agent-password")
+}
+
+// ensureDemoAgents creates each demo municipality's agent on first start in
+// demo mode. Their passwords go to files readable only by the operator,
+// never to the log.
+func ensureDemoAgents(ctx context.Context, a *app) error {
+	for _, da := range a.demoAgents() {
+		_, err := a.store.AgentByUsername(ctx, da.username)
+		if err == nil {
+			continue
+		} else if veilig.ErrorCode(err) != veilig.ENOTFOUND {
+			return err
+		}
+		password := veilig.NewToken()[:20]
+		hash, err := agentauth.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(demoAgentPasswordFile(a.cfg, da.username), []byte(password+"\n"), 0o600); err != nil {
+			return fmt.Errorf("demo agent password: %w", err)
+		}
+		if err := a.store.CreateAgent(ctx, &veilig.Agent{
+			ID: veilig.NewID(), Username: da.username, DisplayName: da.displayName, OrgID: da.org,
+			Role: veilig.RoleAgent, Purposes: []string{"*"}, PasswordHash: hash, CreatedAt: time.Now().UTC(),
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // cmdDemoCall plays the phone network: it reports a call with a code to the
@@ -88,6 +161,7 @@ func cmdDemoCall(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo call", flag.ContinueOnError)
 	code := fs.String("code", "", "the code the caller typed (required)")
 	caller := fs.String("caller", "+31612345678", "the caller's number")
+	called := fs.String("called", demoPhoneNumber, "the number dialled: the line of the session's purpose (phone.number)")
 	callID := fs.String("call-id", "", "the platform's call id (default: random)")
 	state := fs.String("state", "", "instead of a new call, report this state (queued, answered, ended, unavailable) of -call-id")
 	internal := fs.String("url", "", "the internal listener (default: from the configuration)")
@@ -138,7 +212,7 @@ func cmdDemoCall(ctx context.Context, args []string) error {
 	if *callID == "" {
 		*callID = "demo-" + strings.ToLower(veilig.NewID()[:12])
 	}
-	m, err := client.ReportCall(ctx, veilig.IncomingCall{Code: *code, CallerNumber: *caller, Provider: "demo", CallID: *callID})
+	m, err := client.ReportCall(ctx, veilig.IncomingCall{Code: *code, CallerNumber: *caller, CalledNumber: *called, Provider: "demo", CallID: *callID})
 	if err != nil {
 		return err
 	}
@@ -170,14 +244,24 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 	if !a.cfg.Demo {
 		return nil
 	}
-	// The demo phone reaches the demo purpose's number only: a demo left on
-	// next to real purposes must not become a way around the telephony
+	// The demo phone reaches the demo purposes' numbers only: a demo left
+	// on next to real purposes must not become a way around the telephony
 	// platform for them.
-	var numbers []string
-	for _, p := range purposes {
-		if ps := telephony.SettingsOf(p); p.ID == demoPurposeID && ps != nil {
-			numbers = append(numbers, ps.Number)
+	var municipalities []demo.Municipality
+	orgs := map[string]*veilig.Organisation{}
+	for _, o := range demoOrganisations(a.publicURL, a.demoHome()) {
+		orgs[o.ID] = o
+	}
+	for _, da := range a.demoAgents() {
+		p, err := a.service.Purpose(da.purpose)
+		ps := telephony.SettingsOf(p)
+		if err != nil || ps == nil {
+			return fmt.Errorf("demo purpose %s: not a phone purpose", da.purpose)
 		}
+		municipalities = append(municipalities, demo.Municipality{
+			ID: da.org, Names: orgs[da.org].Names, Purpose: da.purpose, Number: ps.Number,
+			AgentUsername: da.username, AgentPasswordFile: demoAgentPasswordFile(a.cfg, da.username),
+		})
 	}
 	consoleURL := ""
 	if _, err := fs.Stat(web.Dist(), "console/index.html"); err == nil {
@@ -188,9 +272,9 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 		WalletDir: filepath.Join(a.cfg.DataDir, "demo-wallet"),
 		// The Yivi app refuses plain http and servers not in production
 		// mode unless it is in developer mode; so does the demo wallet.
-		DeveloperMode: !a.cfg.Yivi.Production || strings.HasPrefix(a.publicURL, "http://"),
-		Telephony:     &telephony.Client{BaseURL: a.internalURL(), Secret: a.secrets.telephonySecret, HTTPClient: a.internalClient()},
-		PhoneNumbers:  numbers,
+		DeveloperMode:  !a.cfg.Yivi.Production || strings.HasPrefix(a.publicURL, "http://"),
+		Telephony:      &telephony.Client{BaseURL: a.internalURL(), Secret: a.secrets.telephonySecret, HTTPClient: a.internalClient()},
+		Municipalities: municipalities,
 		CallState: func(ctx context.Context, provider, callID string) (veilig.SessionState, error) {
 			st, err := a.store.SessionByConnection(ctx, provider, callID)
 			if err != nil {
@@ -198,10 +282,8 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 			}
 			return st.State, nil
 		},
-		ConsoleURL:        consoleURL,
-		AgentUsername:     demoAgentUsername,
-		AgentPasswordFile: demoAgentPasswordFile(a.cfg),
-		Logger:            a.log,
+		ConsoleURL: consoleURL,
+		Logger:     a.log,
 	}
 	if a.embedded != nil {
 		dcfg.Issuer = a.embedded

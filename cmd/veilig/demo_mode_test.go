@@ -77,7 +77,7 @@ func TestDemoWalletAndPhone(t *testing.T) {
 	if st := ta.do("GET", "/demo/api/info", nil, nil, &info); st != 200 || info["purpose"] != demoPurposeID {
 		t.Fatalf("info: %d %v", st, info)
 	}
-	if nums, _ := info["phoneNumbers"].([]any); len(nums) != 1 || nums[0] != demoPhoneNumber {
+	if nums, _ := info["phoneNumbers"].([]any); len(nums) != 2 || nums[0] != demoPhoneNumber || nums[1] != demoOtherPhoneNumber {
 		t.Fatalf("numbers %v", info["phoneNumbers"])
 	}
 	if strings.Contains(mustJSON(info), "password\":") {

@@ -219,7 +219,7 @@ func TestVerifiedPhoneContact(t *testing.T) {
 			expectEvents(t, events, "disclosing", "disclosed")
 
 			ctx := context.Background()
-			m, err := ta.tel.ReportCall(ctx, veilig.IncomingCall{Code: s.Dial.Code, CallerNumber: "+31687654321", Provider: "asterisk", CallID: "1700000000.1"})
+			m, err := ta.tel.ReportCall(ctx, veilig.IncomingCall{Code: s.Dial.Code, CallerNumber: "+31687654321", CalledNumber: s.Dial.Number, Provider: "asterisk", CallID: "1700000000.1"})
 			if err != nil || !m.Matched || m.ContactRef != s.SessionID || m.PurposeID != "demo" {
 				t.Fatalf("report call: %+v %v", m, err)
 			}

@@ -22,6 +22,9 @@ import (
 
 const liveSessions = veilig.LiveSessionsAssumed
 
+// guessLine is the guessing purpose's number, which guesses call.
+const guessLine = "+31850000002"
+
 // guessPurpose is a purpose of the given code length (0: the default)
 // that asks one attribute, so a thousand disclosures stay quick.
 func guessPurpose(codeLength int) config.Purpose {
@@ -29,7 +32,7 @@ func guessPurpose(codeLength int) config.Purpose {
 		ID:          "guess",
 		Labels:      map[string]string{"nl": "Raden", "en": "Guessing"},
 		Disclose:    [][][]string{{{demoscheme.FullName}}},
-		PhoneNumber: "+31850000002",
+		PhoneNumber: guessLine,
 		CodeLength:  codeLength,
 		// startSession sends the public URL as its Origin.
 		AllowedOrigins: []string{"*"},
@@ -127,7 +130,7 @@ func TestGuessingHitRate(t *testing.T) {
 	for i := range guesses {
 		expected += float64(live) / space
 		m, err := ta.service.ReportCall(ctx, veilig.IncomingCall{
-			Code: randomCode(codeLength), CallerNumber: fmt.Sprintf("+3161%07d", i), Provider: "asterisk", CallID: fmt.Sprint("g", i),
+			Code: randomCode(codeLength), CallerNumber: fmt.Sprintf("+3161%07d", i), CalledNumber: guessLine, Provider: "asterisk", CallID: fmt.Sprint("g", i),
 		})
 		if err != nil {
 			t.Fatalf("guess %d: %v", i, err)
@@ -171,7 +174,7 @@ func TestGuessingFlood(t *testing.T) {
 			attempts++
 			m, err := ta.service.ReportCall(ctx, veilig.IncomingCall{
 				Code: randomCode(veilig.DefaultCodeLength), CallerNumber: fmt.Sprintf("+3162%07d", n),
-				Provider: "asterisk", CallID: fmt.Sprintf("f%d-%d", r, n),
+				CalledNumber: guessLine, Provider: "asterisk", CallID: fmt.Sprintf("f%d-%d", r, n),
 			})
 			if m.Matched {
 				hits++
@@ -188,7 +191,7 @@ func TestGuessingFlood(t *testing.T) {
 				// An honest caller, from a number of their own, with a valid code.
 				code := codes[honest]
 				m, err := ta.service.ReportCall(ctx, veilig.IncomingCall{
-					Code: code, CallerNumber: fmt.Sprintf("+3163%07d", honest), Provider: "asterisk", CallID: fmt.Sprint("honest", honest),
+					Code: code, CallerNumber: fmt.Sprintf("+3163%07d", honest), CalledNumber: guessLine, Provider: "asterisk", CallID: fmt.Sprint("honest", honest),
 				})
 				if err != nil || !m.Matched {
 					t.Fatalf("honest caller %d during the flood (round %d): %+v %v", honest, r, m, err)
@@ -266,7 +269,7 @@ func TestGuessingConcurrent(t *testing.T) {
 					defer wg.Done()
 					<-start
 					_, err := ta.service.ReportCall(context.Background(), veilig.IncomingCall{
-						Code: wellFormedCode(4000 + i), CallerNumber: "+31640000000", Provider: "asterisk", CallID: "c" + strconv.Itoa(i),
+						Code: wellFormedCode(4000 + i), CallerNumber: "+31640000000", CalledNumber: demoPhoneNumber, Provider: "asterisk", CallID: "c" + strconv.Itoa(i),
 					})
 					mu.Lock()
 					results[veilig.ErrorCode(err)]++

@@ -220,14 +220,15 @@ type apiError struct {
 	Error struct{ Code, Message string } `json:"error"`
 }
 
-// addAgent creates an agent account directly in the store.
+// addAgent creates an agent account directly in the store, of the
+// organisation of its first purpose.
 func (ta *testApp) addAgent(username string, purposes ...string) string {
 	ta.t.Helper()
 	hash, err := agentauth.HashPassword(username + "-password-long")
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: username, Role: veilig.RoleAgent, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now()}
+	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: username, Role: veilig.RoleAgent, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now(), OrgID: ta.organisationOf(purposes...)}
 	if err := ta.store.CreateAgent(context.Background(), a); err != nil {
 		ta.t.Fatal(err)
 	}

@@ -58,6 +58,7 @@ commands:
   migrate       create or upgrade the database schema and exit
   health        exit 0 when a running veilig is ready (container health checks)
   user add      add an agent account (password read from the terminal or stdin)
+  org remove    delete an organisation's sessions, accounts and audit trail
   demo-scheme   regenerate the bundled demo Yivi scheme and keys
   demo wallet   issue demo credentials to a local wallet and disclose a session
   demo call     report a call with a code to the telephony API, as a carrier would
@@ -88,7 +89,7 @@ func run(args []string) error {
 	case "health":
 		return cmdHealth(ctx, args[1:])
 	case "user":
-		const userUsage = "usage: veilig user add -config FILE -username NAME -role agent|supervisor|admin -purposes ID,ID (veilig user add -h: every flag)"
+		const userUsage = "usage: veilig user add -config FILE -username NAME -role agent|supervisor|admin -purposes ID,ID [-org ID] (veilig user add -h: every flag)"
 		switch {
 		case len(args) >= 2 && args[1] == "add":
 			return cmdUserAdd(ctx, args[2:])
@@ -97,6 +98,17 @@ func run(args []string) error {
 			return nil
 		}
 		fmt.Fprintln(os.Stderr, userUsage)
+		return errUsage
+	case "org":
+		const orgUsage = "usage: veilig org remove -config FILE -org ID [-keep-audit] -yes (veilig org remove -h: every flag)"
+		switch {
+		case len(args) >= 2 && args[1] == "remove":
+			return cmdOrgRemove(ctx, args[2:])
+		case len(args) >= 2 && isHelp(args[1]):
+			fmt.Fprintln(os.Stderr, orgUsage)
+			return nil
+		}
+		fmt.Fprintln(os.Stderr, orgUsage)
 		return errUsage
 	case "demo-scheme":
 		return cmdDemoScheme(ctx, args[1:])

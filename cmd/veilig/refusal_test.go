@@ -46,8 +46,10 @@ func signWith(secret []byte, method, path string, body []byte, at time.Time) map
 	}
 }
 
+// call reports a call to the demo purpose's line (the demo serves two
+// organisations: a call names the line it came in on).
 func (ta *testApp) call(code, caller, callID string) (veilig.CallMatch, error) {
-	return ta.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: code, CallerNumber: caller, Provider: "asterisk", CallID: callID})
+	return ta.tel.ReportCall(context.Background(), veilig.IncomingCall{Code: code, CallerNumber: caller, CalledNumber: demoPhoneNumber, Provider: "asterisk", CallID: callID})
 }
 
 func retryAfter(err error) time.Duration { return veilig.ErrorRetryAfter(err) }
@@ -230,7 +232,7 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("Retry-After %s, want 14m (when the first miss leaves the window)", ra)
 		}
 		// On the wire: 429 with the code, never the code typed.
-		body := []byte(`{"code":"` + s3.Dial.Code + `","callerNumber":"+31677777777","provider":"asterisk","callId":"t9-raw"}`)
+		body := []byte(`{"code":"` + s3.Dial.Code + `","callerNumber":"+31677777777","calledNumber":"` + demoPhoneNumber + `","provider":"asterisk","callId":"t9-raw"}`)
 		if st, raw := ta.rawTelephony("/telephony/v1/calls", body, ta.sign("/telephony/v1/calls", body, ta.clock.Now())); st != 429 || !strings.Contains(raw, `"rate_limited"`) || strings.Contains(raw, s3.Dial.Code) {
 			t.Errorf("raw refused call: %d %s", st, raw)
 		}

@@ -84,11 +84,13 @@ func printURLs(w io.Writer, a *app) {
 		fmt.Fprintf(w, "  generated secrets  %s\n", a.secrets.file)
 	}
 	if a.cfg.Demo {
-		fmt.Fprintf(w, "\nDemo mode is on (purpose %q, demo Yivi scheme).\n", demoPurposeID)
-		fmt.Fprintf(w, "  demo site          %s/demo   (start here)\n", a.publicURL)
+		fmt.Fprintf(w, "\nDemo mode is on (two demo municipalities, demo Yivi scheme).\n")
+		fmt.Fprintf(w, "  demo site          %s/demo   (start here; Anderdorp: %s/demo?gemeente=%s)\n", a.publicURL, a.publicURL, demoOtherOrganisation)
 		fmt.Fprintf(w, "  demo wallet        %s/demo/wallet\n", a.publicURL)
 		fmt.Fprintf(w, "  demo phone         %s/demo/phone\n", a.publicURL)
-		fmt.Fprintf(w, "  demo agent         username %q, password in %s\n", demoAgentUsername, demoAgentPasswordFile(a.cfg))
+		for _, da := range a.demoAgents() {
+			fmt.Fprintf(w, "  demo agent         username %q (%s), password in %s\n", da.username, da.org, demoAgentPasswordFile(a.cfg, da.username))
+		}
 	}
 	fmt.Fprintln(w)
 }
@@ -127,6 +129,7 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 	purposes := fs.String("purposes", "*", "comma-separated purpose ids the agent serves, or *")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of the terminal")
 	noPassword := fs.Bool("no-password", false, "an account for single sign-on only (agents.oidc): no password opens it")
+	org := fs.String("org", "", "the organisation the account is of (required when the deployment serves several)")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
@@ -155,6 +158,9 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 			return fmt.Errorf("no database at %s: accounts are added to a deployment's database; name its configuration with -config (or start veilig once to create this one)", path)
 		}
 	}
+	if agent.OrgID, err = accountOrganisation(cfg, *org, agent.Purposes); err != nil {
+		return err
+	}
 	if !*noPassword {
 		password, err := readPassword(*stdin)
 		if err != nil {
@@ -175,7 +181,7 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 		}
 		return err
 	}
-	fmt.Printf("added %s %q (id %s) for purposes %s\n", agent.Role, agent.Username, agent.ID, strings.Join(agent.Purposes, ","))
+	fmt.Printf("added %s %q (id %s) of organisation %s for purposes %s\n", agent.Role, agent.Username, agent.ID, agent.OrgID, strings.Join(agent.Purposes, ","))
 	return nil
 }
 

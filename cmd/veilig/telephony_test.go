@@ -26,6 +26,9 @@ import (
 	"github.com/veiligcontact/veilig/telephony/twilio"
 )
 
+// verifyOnDemoLine is the dialplan's AGI script for the demo purpose's line.
+var verifyOnDemoLine = "verify?line=" + url.QueryEscape(demoPhoneNumber)
+
 // connectEvent is a payload Amazon documents (telephony/connect/testdata),
 // edited as a real invocation would differ from the example.
 func connectEvent(t *testing.T, name string, edit func(map[string]any)) []byte {
@@ -48,7 +51,10 @@ func connectEvent(t *testing.T, name string, edit func(map[string]any)) []byte {
 func flowEvent(t *testing.T, contactID string, params map[string]string) []byte {
 	return connectEvent(t, "lambda-dg-event.json", func(m map[string]any) {
 		d := m["Details"].(map[string]any)
-		d["ContactData"].(map[string]any)["ContactId"] = contactID
+		cd := d["ContactData"].(map[string]any)
+		cd["ContactId"] = contactID
+		// The number the caller dialled: the demo purpose's line.
+		cd["SystemEndpoint"].(map[string]any)["Address"] = demoPhoneNumber
 		p := map[string]any{}
 		for k, v := range params {
 			p[k] = v
@@ -428,14 +434,14 @@ func TestAsterisk(t *testing.T) {
 		conn.Close()
 	}
 
-	miss := &agitest.Call{Script: "verify", UniqueID: uid, CallerID: "0687654321", Vars: map[string]string{asterisk.DefaultCodeVar: wrongCode(s.Dial.Code)}}
+	miss := &agitest.Call{Script: verifyOnDemoLine, UniqueID: uid, CallerID: "0687654321", Vars: map[string]string{asterisk.DefaultCodeVar: wrongCode(s.Dial.Code)}}
 	if err := miss.Run(addr); err != nil {
 		t.Fatal(err)
 	}
 	if miss.Writes[asterisk.VarMatched] != "0" || miss.Writes[asterisk.VarRetry] != "1" || miss.Writes[asterisk.VarContactRef] != "" {
 		t.Fatalf("miss: %v", miss.Writes)
 	}
-	hit := &agitest.Call{Script: "verify", UniqueID: uid, CallerID: "0687654321", Vars: map[string]string{asterisk.DefaultCodeVar: s.Dial.Code}}
+	hit := &agitest.Call{Script: verifyOnDemoLine, UniqueID: uid, CallerID: "0687654321", Vars: map[string]string{asterisk.DefaultCodeVar: s.Dial.Code}}
 	if err := hit.Run(addr); err != nil {
 		t.Fatal(err)
 	}

@@ -164,7 +164,7 @@ func TestComposeTopology(t *testing.T) {
 	// A call to a replica's internal listener, as a telephony adapter on
 	// the compose network makes it; the disclosure's result may still be
 	// on its way from the Yivi server.
-	call := veilig.IncomingCall{Provider: "api", CallID: "compose-" + s.SessionID, CallerNumber: "+31612345678", Code: s.Dial.Code}
+	call := veilig.IncomingCall{Provider: "api", CallID: "compose-" + s.SessionID, CallerNumber: "+31612345678", CalledNumber: s.Dial.Number, Code: s.Dial.Code}
 	client := &telephony.Client{BaseURL: replicas[1].InternalURL, Secret: tel}
 	var m veilig.CallMatch
 	if err := Retry(ctx, 30*time.Second, func() (err error) {

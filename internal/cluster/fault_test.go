@@ -300,7 +300,7 @@ func (c *testCluster) run(t *testing.T, w *wallet.Wallet, agent *Client, n int, 
 		return ct
 	}
 	tel := &telephony.Client{BaseURL: c.internURL, Secret: c.telephonySecret}
-	call := veilig.IncomingCall{Provider: "api", CallID: "fault-call-" + s.SessionID, CallerNumber: "+31201234567", Code: s.Dial.Code}
+	call := veilig.IncomingCall{Provider: "api", CallID: "fault-call-" + s.SessionID, CallerNumber: "+31201234567", CalledNumber: s.Dial.Number, Code: s.Dial.Code}
 	var m veilig.CallMatch
 	if err := Retry(ctx, limit, func() error {
 		var err error

@@ -68,7 +68,7 @@ func TestCallAfterLostFollower(t *testing.T) {
 	callCtx, cancel := context.WithTimeout(ctx, telephony.DefaultTimeout)
 	defer cancel()
 	start := time.Now()
-	m, err := tel.ReportCall(callCtx, veilig.IncomingCall{Provider: "api", CallID: "lost-follower", CallerNumber: "+31201234567", Code: s.Dial.Code})
+	m, err := tel.ReportCall(callCtx, veilig.IncomingCall{Provider: "api", CallID: "lost-follower", CallerNumber: "+31201234567", CalledNumber: s.Dial.Number, Code: s.Dial.Code})
 	took := time.Since(start)
 	if err != nil || !m.Matched || m.ContactRef != s.SessionID {
 		t.Fatalf("call after the follower was lost: %+v %v (after %s)", m, err, took)

@@ -1,7 +1,7 @@
 // The demo municipality site: the widget does the real work; this script
 // translates the page, sets the widget's language and walks a newcomer
 // through the demo, handing the session on to the demo wallet.
-import { apply, lang, withLang, api } from './i18n.js';
+import { apply, lang, withLang, api, t } from './i18n.js';
 import { renderAgentHelp } from './agent.js';
 
 apply();
@@ -54,7 +54,31 @@ document.addEventListener('veiligcontact:state', (e) => {
   }
 });
 
+// The demo serves two municipalities, each an organisation of its own with
+// its purpose, line and agent: ?gemeente= picks one; the other's agent sees
+// nothing of this one's contacts.
 const [status, info] = await api('GET', '/demo/api/info');
 if (status === 200) {
-  renderAgentHelp(document.getElementById('agent-help'), info, null);
+  const all = info.municipalities || [];
+  const asked = new URLSearchParams(location.search).get('gemeente');
+  const site = all.find((m) => m.id === asked) || all[0];
+  if (site) {
+    const name = site.names[lang] || site.names.nl;
+    button.dataset.purpose = site.purpose;
+    document.getElementById('site-name').textContent = name;
+    document.getElementById('site-footer').textContent = t('footer', { name });
+    document.title = t('siteTitleTag', { name });
+    if (site !== all[0]) {
+      document.getElementById('site-home').href = withLang(`/demo?gemeente=${encodeURIComponent(site.id)}`);
+      document.getElementById('site-logo').src = `/demo/assets/${site.id}.svg`;
+    }
+    const other = all.find((m) => m !== site);
+    const link = document.getElementById('other-site');
+    if (other) {
+      link.href = withLang(other === all[0] ? '/demo' : `/demo?gemeente=${encodeURIComponent(other.id)}`);
+      link.textContent = t('otherSite', { name: other.names[lang] || other.names.nl });
+      link.hidden = false;
+    }
+    renderAgentHelp(document.getElementById('agent-help'), { ...info, ...site }, null);
+  }
 }

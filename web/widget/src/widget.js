@@ -71,6 +71,7 @@ export class Widget {
     root.className = 'vc-widget';
     root.lang = this.lang;
     root.innerHTML = `
+      <p class="vc-org" hidden><img class="vc-org-logo" alt="" hidden><span class="vc-org-name"></span></p>
       <div class="vc-header">
         <h2 class="vc-title" id="${id}-title" tabindex="-1"></h2>
         <button type="button" class="vc-close"><span aria-hidden="true">×</span></button>
@@ -102,6 +103,9 @@ export class Widget {
       title: $('.vc-title'),
       close: $('.vc-close'),
       purpose: $('.vc-purpose'),
+      org: $('.vc-org'),
+      orgLogo: $('.vc-org-logo'),
+      orgName: $('.vc-org-name'),
       steps: $('.vc-steps'),
       yivi: $('.vc-yivi'),
       dial: $('.vc-dial'),
@@ -314,6 +318,25 @@ export class Widget {
       this.el.purpose.textContent = label;
       this.el.purpose.hidden = false;
     }
+    this._showOrganisation(p && p.organisation);
+  }
+
+  // _showOrganisation names whose purpose it is (a shared platform serves
+  // several organisations) and takes on its colour.
+  _showOrganisation(o) {
+    const name = o && o.names && (o.names[this.lang] || o.names.nl);
+    if (!name) return;
+    this.el.orgName.textContent = name;
+    this.el.org.hidden = false;
+    if (o.logo && /^(https?:\/\/|data:image\/)/.test(o.logo)) {
+      // A logo the page's CSP refuses (or that fails) leaves the name alone.
+      this.el.orgLogo.onerror = () => {
+        this.el.orgLogo.hidden = true;
+      };
+      this.el.orgLogo.src = o.logo;
+      this.el.orgLogo.hidden = false;
+    }
+    if (/^#[0-9a-fA-F]{6}$/.test(o.colour || '')) this.el.root.style.setProperty('--vc-accent', o.colour);
   }
 
   _streamState(state) {
