@@ -13,14 +13,32 @@ const (
 	RoleAgent      Role = "agent"      // takes contacts of its purposes
 	RoleSupervisor Role = "supervisor" // and sees the queue of all purposes
 	RoleAdmin      Role = "admin"      // and manages accounts and reads the audit log
+	// RoleOperator runs a shared platform: it sees the organisations, their
+	// health and totals, never a contact, an attribute, an account or an
+	// audit entry of one. It is of no organisation (PlatformOrganisation)
+	// and outside the other roles' order: it is not an agent.
+	RoleOperator Role = "operator"
 )
 
+// PlatformOrganisation is what a platform operator's account has for an
+// organisation: no organisation can have this id (ids start with a letter
+// or digit), so no organisation's admin lists or changes it.
+const PlatformOrganisation = "_platform"
+
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleAgent || r == RoleSupervisor || r == RoleAdmin }
+func (r Role) Valid() bool {
+	return r == RoleAgent || r == RoleSupervisor || r == RoleAdmin || r == RoleOperator
+}
 
 // AtLeast reports whether r may do what min may: roles are cumulative, a
-// supervisor is also an agent and an admin also a supervisor.
-func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() && r.Valid() }
+// supervisor is also an agent and an admin also a supervisor. The operator
+// is none of them, and only an operator is at least an operator.
+func (r Role) AtLeast(min Role) bool {
+	if r == RoleOperator || min == RoleOperator {
+		return r == min
+	}
+	return r.rank() >= min.rank() && r.Valid()
+}
 
 func (r Role) rank() int {
 	switch r {
@@ -60,6 +78,15 @@ func (a *Agent) Validate() error {
 	}
 	if !a.Role.Valid() {
 		return Errorf(EINVALID, "role must be agent, supervisor or admin")
+	}
+	if (a.Role == RoleOperator) != (a.OrgID == PlatformOrganisation) {
+		return Errorf(EINVALID, "a platform operator is of no organisation, and only an operator")
+	}
+	if a.Role == RoleOperator {
+		if len(a.Purposes) > 0 {
+			return Errorf(EINVALID, "a platform operator serves no purpose")
+		}
+		return nil
 	}
 	if len(a.Purposes) == 0 {
 		return Errorf(EINVALID, "an agent serves at least one purpose (or \"*\")")

@@ -48,8 +48,8 @@ type QueueEntry struct {
 
 // Overview gathers supervisor sup's view of its organisation: its agents
 // seen at or after onlineSince, every live contact of its purposes, and the
-// counts since since. (The count of codes that matched nothing is the
-// deployment's: a miss is of no session, so of no organisation.)
+// counts since since (codes that matched nothing: those typed on the
+// organisation's lines).
 func (s *Service) Overview(ctx context.Context, sup *Agent, onlineSince, since time.Time) (*Overview, error) {
 	now := s.now()
 	o := &Overview{At: now, Since: since, Agents: []OnlineAgent{}, Waiting: []QueueEntry{}}

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/veiligcontact/veilig"
@@ -24,6 +26,45 @@ type Organisation struct {
 	// organisation's keys open them.
 	Secrets   OrganisationSecrets   `yaml:"secrets"`
 	Retention OrganisationRetention `yaml:"retention"`
+	// Telephony are the organisation's own telephony credentials: what
+	// reaches veilig with them reports calls on its lines only.
+	Telephony OrganisationTelephony `yaml:"telephony"`
+	// OIDC is the organisation's own single sign-on provider: it signs in
+	// the organisation's accounts only, with the callback
+	// <public.url>/api/v1/agent/oidc/<id>/callback.
+	OIDC OIDC `yaml:"oidc"`
+}
+
+// OrganisationTelephony are an organisation's own telephony credentials.
+type OrganisationTelephony struct {
+	// Secret signs its adapters' requests to the telephony API (its own
+	// Amazon Connect Lambda, say); base64, >= 32 bytes, its own.
+	Secret string `yaml:"secret"`
+	// Twilio is its own Twilio account, with webhooks under
+	// /twilio/<id>/; the rest of telephony.twilio (prompts, retries,
+	// timeouts) applies as for the platform's.
+	Twilio OrganisationTwilio `yaml:"twilio"`
+	// Asterisk is its own Asterisk: a FastAGI listener of its own.
+	Asterisk Asterisk `yaml:"asterisk"`
+}
+
+// OrganisationTwilio is an organisation's Twilio account and where its
+// callers go; see Twilio.
+type OrganisationTwilio struct {
+	AuthToken         string `yaml:"auth_token"`
+	Enqueue           string `yaml:"enqueue"`
+	UnverifiedEnqueue string `yaml:"unverified_enqueue"`
+	WorkflowSID       string `yaml:"workflow_sid"`
+	Dial              string `yaml:"dial"`
+}
+
+// Twilio is the organisation's Twilio settings: its account's over the
+// platform's telephony.twilio; AuthToken "" when it has none.
+func (o *Organisation) TwilioSettings(platform Twilio) Twilio {
+	t := platform
+	ot := o.Telephony.Twilio
+	t.AuthToken, t.Enqueue, t.UnverifiedEnqueue, t.WorkflowSID, t.Dial = ot.AuthToken, ot.Enqueue, ot.UnverifiedEnqueue, ot.WorkflowSID, ot.Dial
+	return t
 }
 
 // Branding is an organisation's look in the widget.
@@ -119,6 +160,42 @@ func (c *Config) organisationProblems(k *checker) {
 			}
 		} else if s.ActiveKey != "" {
 			k.add(key+".secrets.encryption_keys", "is required with active_key")
+		}
+		c.organisationTelephonyProblems(k, o, key, owner)
+		o.OIDC.problems(k, key+".oidc.", "/api/v1/agent/oidc/"+o.ID+"/callback")
+	}
+}
+
+// organisationTelephonyProblems checks an organisation's telephony
+// credentials: valid, and none another's or the platform's (owner: the
+// setting each key or secret seen so far is under).
+func (c *Config) organisationTelephonyProblems(k *checker, o *Organisation, key string, owner map[string]string) {
+	owner[c.Telephony.Secret] = "telephony.secret"
+	if sec := o.Telephony.Secret; sec != "" {
+		if b, err := base64.StdEncoding.DecodeString(sec); err != nil || len(b) < 32 {
+			k.add(key+".telephony.secret", "must be base64 of at least 32 bytes")
+		} else if other, shared := owner[sec]; shared {
+			k.add(key+".telephony.secret", "is the same as %s: an organisation's telephony secret must be its own", other)
+		}
+		owner[sec] = key + ".telephony.secret"
+	}
+	if tw := o.Telephony.Twilio; tw != (OrganisationTwilio{}) {
+		t := o.TwilioSettings(c.Telephony.Twilio)
+		k.p = append(k.p, t.problems(key+".telephony.twilio.")...)
+		if tw.AuthToken != "" && tw.AuthToken == c.Telephony.Twilio.AuthToken {
+			k.add(key+".telephony.twilio.auth_token", "is the platform's (telephony.twilio.auth_token): an organisation's Twilio account must be its own")
+		}
+	}
+	if a := o.Telephony.Asterisk; a.FastAGIListen != "" || len(a.FastAGIAllow) > 0 {
+		if a.FastAGIListen == "" {
+			k.add(key+".telephony.asterisk.fastagi_listen", "is required with fastagi_allow: the organisation's Asterisk has a FastAGI listener of its own")
+		}
+		k.p = append(k.p, a.problems(c, key+".telephony.asterisk.")...)
+		if a.FastAGIListen != "" && !strings.HasSuffix(a.FastAGIListen, ":0") {
+			if other, shared := owner["fastagi:"+a.FastAGIListen]; shared || a.FastAGIListen == c.Telephony.Asterisk.FastAGIListen {
+				k.add(key+".telephony.asterisk.fastagi_listen", "is also %s: each Asterisk has a listener of its own", cmp.Or(other, "telephony.asterisk.fastagi_listen"))
+			}
+			owner["fastagi:"+a.FastAGIListen] = key + ".telephony.asterisk.fastagi_listen"
 		}
 	}
 }

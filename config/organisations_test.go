@@ -199,3 +199,53 @@ func TestOrganisationsDocumented(t *testing.T) {
 		t.Errorf("found %d quoted problems in docs/organisations.md, want the 2 it quotes", checked)
 	}
 }
+
+// An organisation's telephony credentials are checked under its keys, and
+// none may be another's or the platform's.
+func TestOrganisationTelephonyProblems(t *testing.T) {
+	secret := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	p := write(t, `
+demo: false
+yivi: {schemes_path: /schemes}
+telephony:
+  secret: `+secret+`
+  twilio: {auth_token: 0123456789abcdef0123456789abcdef, enqueue: q}
+  asterisk: {fastagi_listen: "127.0.0.1:4573"}
+organisations:
+  - id: arnhem
+    names: {nl: A, en: A}
+    telephony:
+      secret: `+secret+`
+      twilio: {auth_token: 0123456789abcdef0123456789abcdef, enqueue: q, dial: "+31201234567"}
+      asterisk: {fastagi_listen: "127.0.0.1:4573"}
+  - id: tiel
+    names: {nl: T, en: T}
+    telephony:
+      secret: c2hvcnQ=
+      twilio: {enqueue: q}
+      asterisk: {fastagi_allow: [10.0.0.0/8]}
+purposes:
+  - id: p
+    organisation: arnhem
+    labels: {nl: P, en: P}
+    disclose: [[[irma-demo.gemeente.personalData.bsn]]]
+    phone: {number: "+31261234567"}
+`)
+	_, err := Load(p, nil)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"organisations.arnhem.telephony.secret: is the same as telephony.secret",
+		"organisations.arnhem.telephony.twilio.dial: enqueue and dial exclude each other",
+		"organisations.arnhem.telephony.twilio.auth_token: is the platform's",
+		"organisations.arnhem.telephony.asterisk.fastagi_listen: is also telephony.asterisk.fastagi_listen",
+		"organisations.tiel.telephony.secret: must be base64 of at least 32 bytes",
+		"organisations.tiel.telephony.twilio.auth_token: is required to turn the Twilio webhooks on",
+		"organisations.tiel.telephony.asterisk.fastagi_listen: is required with fastagi_allow",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in\n%v", want, err)
+		}
+	}
+}

@@ -169,8 +169,8 @@ func (c *Config) telephonyProblems(k *checker) {
 	if c.Telephony.MissOverall > 0 && c.Telephony.MissOverallWindow <= 0 {
 		k.add("telephony.miss_overall_window", "must be positive")
 	}
-	k.p = append(k.p, c.Telephony.Twilio.problems()...)
-	k.p = append(k.p, c.Telephony.Asterisk.problems(c)...)
+	k.p = append(k.p, c.Telephony.Twilio.problems("telephony.twilio.")...)
+	k.p = append(k.p, c.Telephony.Asterisk.problems(c, "telephony.asterisk.")...)
 }
 
 // agentProblems checks agents, their sessions and single sign-on.
@@ -184,22 +184,7 @@ func (c *Config) agentProblems(k *checker) {
 	if c.Agents.MaxContact < time.Minute {
 		k.add("agents.max_contact", "must be at least 1m")
 	}
-	if o := c.Agents.OIDC; o.Issuer != "" {
-		if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			k.add("agents.oidc.issuer", "must be the provider's issuer URL, such as https://login.example.nl")
-		}
-		if o.ClientID == "" {
-			k.add("agents.oidc.client_id", "is required with agents.oidc.issuer")
-		}
-		if u, err := url.Parse(o.RedirectURL); o.RedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
-			k.add("agents.oidc.redirect_url", "must be an http(s) URL ending in /api/v1/agent/oidc/callback")
-		}
-		if o.UsernameClaim != "" && !claimPattern.MatchString(o.UsernameClaim) {
-			k.add("agents.oidc.username_claim", "is not a claim name")
-		}
-	} else if o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != "" {
-		k.add("agents.oidc.issuer", "is required with the other agents.oidc settings")
-	}
+	c.Agents.OIDC.problems(k, "agents.oidc.", "/api/v1/agent/oidc/callback")
 	for _, msg := range veilig.LinkTemplates(c.Agents.URLTemplates).Validate() {
 		k.p = append(k.p, "agents.url_templates."+msg)
 	}
@@ -276,5 +261,28 @@ func (p *Purpose) channelProblems(k *checker, key string) {
 		if m != string(veilig.MeansYivi) {
 			k.add(key+".means", "%q is not a means of proof served in this version (yivi)", m)
 		}
+	}
+}
+
+// problems checks single sign-on settings under prefix (agents.oidc., or
+// an organisation's); callback is the path its redirect URL ends in.
+func (o *OIDC) problems(k *checker, prefix, callback string) {
+	if o.Issuer == "" {
+		if o.ClientID != "" || o.ClientSecret != "" || o.RedirectURL != "" {
+			k.add(prefix+"issuer", "is required with the other %s settings", strings.TrimSuffix(prefix, "."))
+		}
+		return
+	}
+	if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		k.add(prefix+"issuer", "must be the provider's issuer URL, such as https://login.example.nl")
+	}
+	if o.ClientID == "" {
+		k.add(prefix+"client_id", "is required with %sissuer", prefix)
+	}
+	if u, err := url.Parse(o.RedirectURL); o.RedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		k.add(prefix+"redirect_url", "must be an http(s) URL ending in %s", callback)
+	}
+	if o.UsernameClaim != "" && !claimPattern.MatchString(o.UsernameClaim) {
+		k.add(prefix+"username_claim", "is not a claim name")
 	}
 }

@@ -19,10 +19,10 @@ var (
 )
 
 // problems of the Twilio settings, each with its key.
-func (t *Twilio) problems() []string {
+func (t *Twilio) problems(prefix string) []string {
 	var p []string
 	add := func(key, msg string, args ...any) {
-		p = append(p, "telephony.twilio."+key+": "+fmt.Sprintf(msg, args...))
+		p = append(p, prefix+key+": "+fmt.Sprintf(msg, args...))
 	}
 	if t.AuthToken == "" {
 		if t.Enqueue != "" || t.Dial != "" {
@@ -75,19 +75,19 @@ func (t *Twilio) problems() []string {
 }
 
 // problems of the Asterisk settings, each with its key.
-func (a *Asterisk) problems(c *Config) []string {
+func (a *Asterisk) problems(c *Config, prefix string) []string {
 	var p []string
 	if a.FastAGIListen == "" {
 		return p
 	}
 	if _, port, err := net.SplitHostPort(a.FastAGIListen); err != nil || port == "" {
-		p = append(p, "telephony.asterisk.fastagi_listen: must be host:port, such as 10.0.0.5:4573")
+		p = append(p, prefix+"fastagi_listen: must be host:port, such as 10.0.0.5:4573")
 	} else if (a.FastAGIListen == c.Public.Listen || a.FastAGIListen == c.Internal.Listen) && port != "0" {
-		p = append(p, "telephony.asterisk.fastagi_listen: must differ from public.listen and internal.listen")
+		p = append(p, prefix+"fastagi_listen: must differ from public.listen and internal.listen")
 	}
 	for _, n := range a.FastAGIAllow {
 		if _, err := netip.ParsePrefix(n); err != nil {
-			p = append(p, fmt.Sprintf("telephony.asterisk.fastagi_allow: %q is not a network such as 10.0.0.0/24", n))
+			p = append(p, fmt.Sprintf(prefix+"fastagi_allow: %q is not a network such as 10.0.0.0/24", n))
 		}
 	}
 	return p

@@ -52,13 +52,30 @@ const BackgroundHeader = "X-Veilig-Background"
 // token of the agent's session and a same-origin request. Every request but
 // a background one refreshes the session's idle timer.
 func (s *server) agentOnly(next http.HandlerFunc) http.HandlerFunc {
-	return s.agentAuth(next, false)
+	return s.agentAuth(next, false, false)
+}
+
+// signedIn is agentOnly that lets a platform operator in too: signing out
+// and saying who is signed in.
+func (s *server) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return s.agentAuth(next, false, true)
+}
+
+// operatorOnly is for platform operators alone.
+func (s *server) operatorOnly(next http.HandlerFunc) http.HandlerFunc {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request) {
+		if agentFrom(r).agent.Role != veilig.RoleOperator {
+			writeError(w, r, s.log, veilig.Errorf(veilig.EFORBIDDEN, "this needs the operator role"))
+			return
+		}
+		next(w, r)
+	})
 }
 
 // agentQuiet is agentOnly for requests that never refresh the idle timer
 // (the event stream: an open console is not an active agent).
 func (s *server) agentQuiet(next http.HandlerFunc) http.HandlerFunc {
-	return s.agentAuth(next, true)
+	return s.agentAuth(next, true, false)
 }
 
 // role is agentOnly for agents with at least role min.
@@ -72,7 +89,9 @@ func (s *server) role(min veilig.Role, next http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
-func (s *server) agentAuth(next http.HandlerFunc, quiet bool) http.HandlerFunc {
+// agentAuth authenticates the account; a platform operator only where
+// operator is true (it sees no contact, account or audit entry).
+func (s *server) agentAuth(next http.HandlerFunc, quiet, operator bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(s.cookieName())
 		if err != nil {
@@ -91,6 +110,10 @@ func (s *server) agentAuth(next http.HandlerFunc, quiet bool) http.HandlerFunc {
 				s.clearCookie(w)
 			}
 			writeError(w, r, s.log, err)
+			return
+		}
+		if agent.Role == veilig.RoleOperator && !operator {
+			writeError(w, r, s.log, veilig.Errorf(veilig.EFORBIDDEN, "a platform operator sees no contacts, accounts or audit entries"))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/oidc"
 )
 
 // ConsolePath is where the agent console lives; sign-in redirects end there.
@@ -108,17 +110,36 @@ func (s *server) agentPurposes(w http.ResponseWriter, r *http.Request) {
 // signInMethods tells the sign-in page what to offer.
 func (s *server) signInMethods(w http.ResponseWriter, r *http.Request) {
 	type oidcMethod struct {
-		Label string `json:"label"`
-		URL   string `json:"url"`
+		Label        string `json:"label"`
+		URL          string `json:"url"`
+		Organisation string `json:"organisation,omitempty"` // an organisation's own: its accounts only
 	}
+	// oidc is the platform's provider, as the first release's console
+	// reads it; providers are every one, the platform's first.
 	out := struct {
-		Password bool        `json:"password"`
-		OIDC     *oidcMethod `json:"oidc,omitempty"`
-	}{Password: true}
+		Password  bool         `json:"password"`
+		OIDC      *oidcMethod  `json:"oidc,omitempty"`
+		Providers []oidcMethod `json:"providers"`
+	}{Password: true, Providers: []oidcMethod{}}
 	if s.OIDC != nil {
 		out.OIDC = &oidcMethod{Label: s.OIDC.Label(), URL: "/api/v1/agent/oidc/login"}
+		out.Providers = append(out.Providers, *out.OIDC)
+	}
+	for _, org := range slices.Sorted(maps.Keys(s.OrgOIDC)) {
+		out.Providers = append(out.Providers, oidcMethod{Label: s.OrgOIDC[org].Label(), URL: "/api/v1/agent/oidc/" + org + "/login", Organisation: org})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// ssoProvider is the single sign-on provider a request is for: the
+// platform's (org ""), or organisation org's under
+// /api/v1/agent/oidc/{organisation}/; nil when there is none.
+func (s *server) ssoProvider(r *http.Request) (p *oidc.Provider, org string) {
+	org = r.PathValue("organisation")
+	if org == "" {
+		return s.OIDC, ""
+	}
+	return s.OrgOIDC[org], org
 }
 
 // Sign-in failures are told to the console by a fixed code in the query,
@@ -136,11 +157,12 @@ func (s *server) signInError(w http.ResponseWriter, r *http.Request, code string
 
 // oidcLogin starts single sign-on: a redirect to the provider.
 func (s *server) oidcLogin(w http.ResponseWriter, r *http.Request) {
-	if s.OIDC == nil {
+	p, _ := s.ssoProvider(r)
+	if p == nil {
 		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "single sign-on is not configured"))
 		return
 	}
-	if err := s.OIDC.Begin(w, r); err != nil {
+	if err := p.Begin(w, r); err != nil {
 		s.signInError(w, r, signInUnavailable)
 	}
 }
@@ -148,13 +170,16 @@ func (s *server) oidcLogin(w http.ResponseWriter, r *http.Request) {
 // oidcCallback finishes single sign-on. The provider proves who the person
 // is; the account, its role and its purposes are the ones an admin made
 // with that username (the configured claim), so signing in with the
-// provider grants nothing by itself.
+// provider grants nothing by itself. An organisation's own provider signs
+// in that organisation's accounts only: usernames are unique on the
+// platform, and its provider must not vouch for another's people.
 func (s *server) oidcCallback(w http.ResponseWriter, r *http.Request) {
-	if s.OIDC == nil {
+	p, org := s.ssoProvider(r)
+	if p == nil {
 		writeError(w, r, s.log, veilig.Errorf(veilig.ENOTFOUND, "single sign-on is not configured"))
 		return
 	}
-	id, err := s.OIDC.Complete(w, r)
+	id, err := p.Complete(w, r)
 	if err != nil {
 		s.log.Warn("single sign-on refused", "reason", veilig.ErrorMessage(err))
 		if veilig.ErrorCode(err) == veilig.EUNAVAILABLE {
@@ -165,6 +190,9 @@ func (s *server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	agent, err := s.Store.AgentByUsername(r.Context(), id.Username)
+	if err == nil && org != "" && veilig.OrganisationOr(agent.OrgID) != org {
+		err = veilig.Errorf(veilig.ENOTFOUND, "no such account") // another organisation's
+	}
 	if veilig.ErrorCode(err) == veilig.ENOTFOUND || (err == nil && agent.Disabled) {
 		// The subject is the provider's opaque id, not the username.
 		s.log.Warn("single sign-on for no enabled account", "issuer", id.Issuer, "subject", id.Subject)

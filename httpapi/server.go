@@ -51,19 +51,26 @@ type Config struct {
 	Pages map[string]http.Handler
 	// OIDC is single sign-on for the agent console; nil when off.
 	OIDC *oidc.Provider
+	// OrgOIDC are organisations' own single sign-on providers, by
+	// organisation; each signs in its organisation's accounts only.
+	OrgOIDC map[string]*oidc.Provider
 	// AttributeLinks turn attributes into links in the console.
 	AttributeLinks veilig.LinkTemplates
 
 	PublicURL       string // base URL of the public listener
 	TelephonySecret []byte
-	ReplayWindow    time.Duration
-	SecureCookies   bool
-	TrustedProxies  []netip.Prefix
-	Logger          *slog.Logger
-	Registry        *prometheus.Registry
-	Metrics         *Metrics
-	Clock           veilig.Clock
-	PProf           bool // serve /debug/pprof/ on the internal listener
+	// OrgTelephonySecrets are organisations' own telephony API secrets, by
+	// organisation: a request signed with one reports that organisation's
+	// calls only (veilig.Reporter).
+	OrgTelephonySecrets map[string][]byte
+	ReplayWindow        time.Duration
+	SecureCookies       bool
+	TrustedProxies      []netip.Prefix
+	Logger              *slog.Logger
+	Registry            *prometheus.Registry
+	Metrics             *Metrics
+	Clock               veilig.Clock
+	PProf               bool // serve /debug/pprof/ on the internal listener
 }
 
 type server struct {
@@ -105,8 +112,8 @@ func (s *server) publicRoutes() []route {
 		{"GET", "/api/v1/sessions/{id}/events", s.sessionEvents},
 		{"OPTIONS", "/api/v1/sessions/{id}/events", s.preflight},
 		{"POST", "/api/v1/agent/login", s.agentLogin},
-		{"POST", "/api/v1/agent/logout", s.agentOnly(s.agentLogout)},
-		{"GET", "/api/v1/agent/me", s.agentOnly(s.agentMe)},
+		{"POST", "/api/v1/agent/logout", s.signedIn(s.agentLogout)},
+		{"GET", "/api/v1/agent/me", s.signedIn(s.agentMe)},
 		{"GET", "/api/v1/agent/contacts", s.agentOnly(s.agentContacts)},
 		{"GET", "/api/v1/agent/contacts/by-connection/{platform}/{id}", s.agentOnly(s.agentContactByConnection)},
 		{"GET", "/api/v1/agent/contacts/by-call/{platform}/{id}", s.agentOnly(s.agentContactByConnection)},
@@ -117,6 +124,8 @@ func (s *server) publicRoutes() []route {
 		{"GET", "/api/v1/agent/sign-in-methods", s.signInMethods},
 		{"GET", "/api/v1/agent/oidc/login", s.oidcLogin},
 		{"GET", "/api/v1/agent/oidc/callback", s.oidcCallback},
+		{"GET", "/api/v1/agent/oidc/{organisation}/login", s.oidcLogin},
+		{"GET", "/api/v1/agent/oidc/{organisation}/callback", s.oidcCallback},
 		{"GET", "/api/v1/supervisor/overview", s.role(veilig.RoleSupervisor, s.supervisorOverview)},
 		{"GET", "/api/v1/admin/agents", s.role(veilig.RoleAdmin, s.adminAgents)},
 		{"POST", "/api/v1/admin/agents", s.role(veilig.RoleAdmin, s.adminCreateAgent)},
@@ -124,6 +133,7 @@ func (s *server) publicRoutes() []route {
 		{"POST", "/api/v1/admin/agents/{id}/password", s.role(veilig.RoleAdmin, s.adminSetPassword)},
 		{"GET", "/api/v1/admin/audit", s.role(veilig.RoleAdmin, s.adminAudit)},
 		{"GET", "/api/v1/admin/audit/export", s.role(veilig.RoleAdmin, s.adminAuditExport)},
+		{"GET", "/api/v1/operator/overview", s.operatorOnly(s.operatorOverview)},
 	}
 }
 

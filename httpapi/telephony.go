@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"crypto/sha256"
+	"errors"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/telephony"
@@ -11,7 +14,10 @@ import (
 // signed checks the HMAC signature and freshness of a telephony request and
 // refuses replays (remembered in the store, so across replicas), then hands
 // the verified body on.
-func (s *server) signed(next func(http.ResponseWriter, *http.Request, []byte)) http.HandlerFunc {
+// signed checks the request's signature by the platform's secret or an
+// organisation's own, and hands next the core that signer may use: the
+// service itself, or the organisation's Reporter.
+func (s *server) signed(next func(http.ResponseWriter, *http.Request, []byte, telephony.Core)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
@@ -19,8 +25,20 @@ func (s *server) signed(next func(http.ResponseWriter, *http.Request, []byte)) h
 			return
 		}
 		now := s.Clock()
-		sig, err := telephony.Verify(s.TelephonySecret, now, s.ReplayWindow,
-			r.Header.Get(telephony.TimestampHeader), r.Header.Get(telephony.NonceHeader), r.Header.Get(telephony.SignatureHeader), r.Method, r.URL.Path, body)
+		verify := func(secret []byte) ([]byte, error) {
+			return telephony.Verify(secret, now, s.ReplayWindow,
+				r.Header.Get(telephony.TimestampHeader), r.Header.Get(telephony.NonceHeader), r.Header.Get(telephony.SignatureHeader), r.Method, r.URL.Path, body)
+		}
+		var core telephony.Core = s.Service
+		sig, err := verify(s.TelephonySecret)
+		if errors.Is(err, telephony.ErrSignature) {
+			for _, org := range slices.Sorted(maps.Keys(s.OrgTelephonySecrets)) {
+				if osig, oerr := verify(s.OrgTelephonySecrets[org]); oerr == nil {
+					sig, err, core = osig, nil, s.Service.Reporter(org)
+					break
+				}
+			}
+		}
 		if err != nil {
 			s.Metrics.signatureFail.Inc()
 			writeError(w, r, s.log, veilig.Errorf(veilig.EUNAUTHORIZED, "%s", err.Error()))
@@ -37,17 +55,17 @@ func (s *server) signed(next func(http.ResponseWriter, *http.Request, []byte)) h
 			writeError(w, r, s.log, err)
 			return
 		}
-		next(w, r, body)
+		next(w, r, body, core)
 	}
 }
 
-func (s *server) reportCall(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *server) reportCall(w http.ResponseWriter, r *http.Request, body []byte, core telephony.Core) {
 	var call veilig.IncomingCall
 	if err := decodeJSON(r, body, &call); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	m, err := s.Service.ReportCall(r.Context(), call)
+	m, err := core.ReportCall(r.Context(), call)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -55,13 +73,13 @@ func (s *server) reportCall(w http.ResponseWriter, r *http.Request, body []byte)
 	writeJSON(w, http.StatusOK, m)
 }
 
-func (s *server) reportCallState(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *server) reportCallState(w http.ResponseWriter, r *http.Request, body []byte, core telephony.Core) {
 	var rep telephony.CallStateReport
 	if err := decodeJSON(r, body, &rep); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if err := s.Service.ReportConnectionState(r.Context(), rep.Provider, rep.CallID, rep.State); err != nil {
+	if err := core.ReportConnectionState(r.Context(), rep.Provider, rep.CallID, rep.State); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

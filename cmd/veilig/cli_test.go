@@ -115,6 +115,16 @@ func TestUserAddAndMigrate(t *testing.T) {
 	if _, err := st.AgentByUsername(context.Background(), "bob"); veilig.ErrorCode(err) != veilig.ENOTFOUND {
 		t.Fatalf("a refused user was stored: %v", err)
 	}
+	// A platform operator: of no organisation, no purpose.
+	if err := run([]string{"user", "add", "-username", "otto", "-role", "operator", "-org", "default", "-no-password"}); err == nil || !strings.Contains(err.Error(), "leave out -org and -purposes") {
+		t.Fatalf("operator with -org: %v", err)
+	}
+	if err := run([]string{"user", "add", "-username", "otto", "-role", "operator", "-no-password"}); err != nil {
+		t.Fatalf("user add -role operator: %v", err)
+	}
+	if o, err := st.AgentByUsername(context.Background(), "otto"); err != nil || o.OrgID != veilig.PlatformOrganisation || len(o.Purposes) != 0 {
+		t.Fatalf("otto: %+v %v", o, err)
+	}
 	// An account for single sign-on only: no password is asked, none opens it.
 	if err := run([]string{"user", "add", "-username", "dora", "-org", "default", "-no-password"}); err != nil {
 		t.Fatalf("user add -no-password: %v", err)

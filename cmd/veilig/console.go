@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/veiligcontact/veilig"
+	"github.com/veiligcontact/veilig/config"
 	"github.com/veiligcontact/veilig/console"
 	"github.com/veiligcontact/veilig/httpapi"
 	"github.com/veiligcontact/veilig/oidc"
@@ -33,27 +34,53 @@ func (a *app) setupConsole(hcfg *httpapi.Config) error {
 	}
 	hcfg.AttributeLinks = veilig.LinkTemplates(a.cfg.Agents.URLTemplates)
 
-	o := a.cfg.Agents.OIDC
+	if hcfg.OIDC, err = a.ssoProvider(a.cfg.Agents.OIDC, "", "/api/v1/agent/oidc/callback", hcfg); err != nil {
+		return fmt.Errorf("agents.oidc: %w", err)
+	}
+	hcfg.OrgOIDC = map[string]*oidc.Provider{}
+	for _, org := range a.cfg.Organisations {
+		o := org.OIDC
+		if o.Label == "" {
+			o.Label = org.Names["nl"] // the button names whose sign-in it is
+		}
+		p, err := a.ssoProvider(o, org.ID, "/api/v1/agent/oidc/"+org.ID+"/callback", hcfg)
+		if err != nil {
+			return fmt.Errorf("organisations.%s.oidc: %w", org.ID, err)
+		}
+		if p != nil {
+			hcfg.OrgOIDC[org.ID] = p
+		}
+	}
+	return nil
+}
+
+// ssoProvider makes a single sign-on provider (org "": the platform's);
+// nil while it has no issuer.
+func (a *app) ssoProvider(o config.OIDC, org, callback string, hcfg *httpapi.Config) (*oidc.Provider, error) {
 	if o.Issuer == "" {
-		return nil
+		return nil, nil
 	}
 	redirect := o.RedirectURL
 	if redirect == "" {
-		redirect = a.publicURL + "/api/v1/agent/oidc/callback"
+		redirect = a.publicURL + callback
 	}
 	// The flow cookie's key comes from the secret key every replica
-	// shares, so the browser may come back to any of them.
+	// shares, so the browser may come back to any of them; each provider
+	// has its own, so a flow begun with one is not finished with another.
 	m := hmac.New(sha256.New, a.secrets.secretKey)
 	m.Write([]byte("veilig-key\x00oidc-flow"))
-	hcfg.OIDC, err = oidc.New(oidc.Config{
+	if org != "" {
+		m.Write([]byte("\x00" + org))
+	}
+	p, err := oidc.New(oidc.Config{
 		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: redirect,
 		Scopes: o.Scopes, UsernameClaim: o.UsernameClaim, Label: o.Label,
 		CookieKey: m.Sum(nil), SecureCookies: hcfg.SecureCookies, Clock: hcfg.Clock,
-		Logger: a.log.With("component", "oidc"),
+		Logger: a.log.With("component", "oidc", "organisation", org),
 	})
 	if err != nil {
-		return fmt.Errorf("agents.oidc: %w", err)
+		return nil, err
 	}
-	a.log.Info("single sign-on for the agent console", "issuer", o.Issuer)
-	return nil
+	a.log.Info("single sign-on for the agent console", "issuer", o.Issuer, "organisation", org)
+	return p, nil
 }

@@ -149,6 +149,26 @@ func TestConsoleStrings(t *testing.T) {
 	runNode(t, "console", "test/i18n.test.mjs", nil, time.Minute)
 }
 
+// TestConsoleOperatorBrowser: a platform operator's console shows the
+// organisations' totals and health, and nothing of their contacts or
+// accounts (web/console/test/operator.test.mjs).
+func TestConsoleOperatorBrowser(t *testing.T) {
+	requireBrowser(t, "console")
+	ta := startConsoleApp(t, "sqlite:"+t.TempDir()+"/veilig.db", nil)
+	ta.addAccountIn(veilig.PlatformOrganisation, "otto", veilig.RoleOperator)
+	ta.addAccount("alice", veilig.RoleAgent, "demo")
+	opened := ta.openContact(ta.newDevWallet(), ta.agentClient("alice"), "operator-1")
+	if m, err := ta.call("0000000", "+31600000009", "operator-miss"); err != nil || m.Matched {
+		t.Fatalf("miss: %+v %v", m, err)
+	}
+	hs, finish := startNode(t, "console", "test/operator.test.mjs", map[string]string{"BASE_URL": ta.publicURL}, 2*time.Minute)
+	hs.answer("start", map[string]any{
+		"personal": []string{opened.SessionID, "999999990", "Jan de Vries", "+31611111111", "+31600000009", "alice"},
+	})
+	hs.wait("done", time.Minute)
+	finish()
+}
+
 // TestConsoleReplicas: the console on one replica, the telephony platform
 // on another, one PostgreSQL database between them.
 func TestConsoleReplicas(t *testing.T) {

@@ -192,3 +192,70 @@ func TestConsoleWithoutOIDC(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleOrganisationOIDC: an organisation's own OpenID provider signs
+// in that organisation's accounts and no other's (usernames are unique on
+// the platform: its provider must not vouch for another's people), while
+// the platform's provider signs in any organisation's. Both are offered on
+// the sign-in page.
+func TestConsoleOrganisationOIDC(t *testing.T) {
+	platformIdP, arnhemIdP := testoidc.New(t), testoidc.New(t)
+	ta := startConsoleApp(t, "sqlite:"+t.TempDir()+"/veilig.db", func(c *config.Config) {
+		c.Agents.OIDC = config.OIDC{Issuer: platformIdP.Issuer, ClientID: platformIdP.ClientID, ClientSecret: platformIdP.ClientSecret, Label: "Platform IdP"}
+		c.Organisations = []config.Organisation{{ID: "arnhem", Names: map[string]string{"nl": "Gemeente Arnhem", "en": "Arnhem"},
+			OIDC: config.OIDC{Issuer: arnhemIdP.Issuer, ClientID: arnhemIdP.ClientID, ClientSecret: arnhemIdP.ClientSecret}}}
+		for i := range c.Purposes {
+			c.Purposes[i].Organisation = "arnhem"
+		}
+	})
+	users := []testoidc.User{
+		{ID: "u-arno", Username: "arno.sso", Password: "arno-idp-password", FirstName: "Arno", LastName: "Sso", Email: "arno@example.nl", EmailVerified: true},
+		{ID: "u-anna", Username: "anna.sso", Password: "anna-idp-password", FirstName: "Anna", LastName: "Sso", Email: "anna@example.nl", EmailVerified: true},
+	}
+	platformIdP.Serve(ta.publicURL+"/api/v1/agent/oidc/callback", users...)
+	arnhemIdP.Serve(ta.publicURL+"/api/v1/agent/oidc/arnhem/callback", users...)
+	ta.addAccountIn("arnhem", "arno.sso", veilig.RoleAgent, "*")
+	ta.addAccountIn(demoOtherOrganisation, "anna.sso", veilig.RoleAgent, demoOtherPurposeID)
+
+	var methods struct {
+		OIDC      struct{ Label, URL string }
+		Providers []struct{ Label, URL, Organisation string }
+	}
+	if st := ta.do("GET", "/api/v1/agent/sign-in-methods", nil, nil, &methods); st != 200 || methods.OIDC.Label != "Platform IdP" || len(methods.Providers) != 2 ||
+		methods.Providers[1].URL != "/api/v1/agent/oidc/arnhem/login" || methods.Providers[1].Label != "Gemeente Arnhem" || methods.Providers[1].Organisation != "arnhem" {
+		t.Fatalf("sign-in methods: %d %+v", st, methods)
+	}
+	signIn := func(idp *testoidc.Server, start, callback, user, password string) (int, string) {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+		resp, err := idp.Login(c, ta.publicURL+start, user, password, func(u *url.URL) bool { return u.Path == "/agent/" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if !strings.HasPrefix(resp.Request.URL.String(), ta.publicURL+callback+"?") {
+			t.Fatalf("the way back went to %s", resp.Request.URL)
+		}
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		me, err := c.Get(ta.publicURL + "/api/v1/agent/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		me.Body.Close()
+		return me.StatusCode, loc.Query().Get("signin_error")
+	}
+	if st, e := signIn(arnhemIdP, "/api/v1/agent/oidc/arnhem/login", "/api/v1/agent/oidc/arnhem/callback", "arno.sso", "arno-idp-password"); st != 200 || e != "" {
+		t.Errorf("Arnhem's account through Arnhem's provider: %d %q", st, e)
+	}
+	if st, e := signIn(arnhemIdP, "/api/v1/agent/oidc/arnhem/login", "/api/v1/agent/oidc/arnhem/callback", "anna.sso", "anna-idp-password"); st != 401 || e != "no_account" {
+		t.Errorf("Anderdorp's account through Arnhem's provider: %d %q", st, e)
+	}
+	if st, e := signIn(platformIdP, "/api/v1/agent/oidc/login", "/api/v1/agent/oidc/callback", "anna.sso", "anna-idp-password"); st != 200 || e != "" {
+		t.Errorf("Anderdorp's account through the platform's provider: %d %q", st, e)
+	}
+	var e apiError
+	if st := ta.do("GET", "/api/v1/agent/oidc/tiel/login", nil, nil, &e); st != 404 {
+		t.Errorf("an organisation without a provider: %d %+v", st, e)
+	}
+}

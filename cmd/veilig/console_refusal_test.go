@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/veiligcontact/veilig"
 	"github.com/veiligcontact/veilig/config"
 	"github.com/veiligcontact/veilig/httpapi"
+	"github.com/veiligcontact/veilig/yivi/demoscheme"
 )
 
 // consoleRoutes are the agent, supervisor and admin routes with the least
@@ -33,6 +35,7 @@ var consoleRoutes = []struct {
 	{"POST", "/api/v1/admin/agents/x/password", veilig.RoleAdmin},
 	{"GET", "/api/v1/admin/audit", veilig.RoleAdmin},
 	{"GET", "/api/v1/admin/audit/export?format=csv", veilig.RoleAdmin},
+	{"GET", "/api/v1/operator/overview", veilig.RoleOperator},
 }
 
 // TestConsoleRefusals: every refusal the console relies on, each with a
@@ -63,7 +66,7 @@ func TestConsoleRefusals(t *testing.T) {
 	})
 
 	t.Run("role too low", func(t *testing.T) {
-		clients := map[veilig.Role]*agentClient{veilig.RoleAgent: ta.agentClient("alice"), veilig.RoleSupervisor: ta.agentClient("sam")}
+		clients := map[veilig.Role]*agentClient{veilig.RoleAgent: ta.agentClient("alice"), veilig.RoleSupervisor: ta.agentClient("sam"), veilig.RoleAdmin: ta.agentClient("ada")}
 		for _, r := range consoleRoutes {
 			for role, c := range clients {
 				if role.AtLeast(r.role) {
@@ -74,6 +77,80 @@ func TestConsoleRefusals(t *testing.T) {
 					t.Errorf("%s %s as %s: %d %+v", r.method, r.path, role, st, e)
 				}
 			}
+		}
+	})
+
+	// A platform operator signs in and out, and sees the organisations'
+	// totals; every route of agents, supervisors and admins refuses it.
+	t.Run("platform operator", func(t *testing.T) {
+		ta.addAccountIn(veilig.PlatformOrganisation, "otto", veilig.RoleOperator)
+		s := ta.startSession("demo")
+		ta.disclose(ta.newDevWallet(), s)
+		if m, err := ta.call(s.Dial.Code, "+31612340001", "operator-1"); err != nil || !m.Matched {
+			t.Fatalf("call: %+v %v", m, err)
+		}
+		otto := ta.agentClient("otto")
+		for _, r := range consoleRoutes {
+			if r.path == "/api/v1/agent/logout" {
+				continue // last
+			}
+			var e apiError
+			st := otto.send(r.method, r.path, map[string]any{}, &e)
+			switch r.path {
+			case "/api/v1/agent/me", "/api/v1/operator/overview":
+				if st != 200 {
+					t.Errorf("%s %s as operator: %d %+v", r.method, r.path, st, e)
+				}
+			default:
+				if st != 403 || !strings.Contains(e.Error.Message, "platform operator sees no contacts") {
+					t.Errorf("%s %s as operator: %d %+v", r.method, r.path, st, e)
+				}
+			}
+		}
+		var o struct {
+			Database      string
+			Organisations []veilig.OrganisationTotals
+		}
+		_, _, raw := otto.raw("/api/v1/operator/overview", nil)
+		if err := json.Unmarshal(raw, &o); err != nil || o.Database != "ok" || len(o.Organisations) != 2 {
+			t.Fatalf("overview: %s %v", raw, err)
+		}
+		// By id: anderdorp, default (alice, olaf, sam, ada, rita and the demo agent).
+		home, other := o.Organisations[1], o.Organisations[0]
+		if home.ID != "default" || home.Live != 1 || home.Matched != 1 || home.Accounts != 6 || home.Purposes != 2 || other.ID != demoOtherOrganisation || other.Live != 0 || other.Accounts != 1 {
+			t.Errorf("totals %+v %+v", home, other)
+		}
+		for _, secret := range []string{s.SessionID, "alice", "+31612340001", demoscheme.FullName} {
+			if strings.Contains(string(raw), secret) {
+				t.Errorf("the operator's overview holds %q: %s", secret, raw)
+			}
+		}
+		// Operators are made on the command line: an admin cannot make one
+		// or make an account one.
+		ada := ta.agentClient("ada")
+		var e apiError
+		if st := ada.send("POST", "/api/v1/admin/agents", map[string]any{"username": "oscar", "displayName": "O", "role": "operator", "purposes": []string{}, "password": "oscar-password-long"}, &e); st != 400 {
+			t.Errorf("an admin made an operator: %d %+v", st, e)
+		}
+		var list struct {
+			Agents []struct{ ID, Username string }
+		}
+		ada.send("GET", "/api/v1/admin/agents", nil, &list)
+		for _, a := range list.Agents {
+			if a.Username == "otto" {
+				t.Error("an admin lists the platform operator")
+			}
+			if a.Username == "alice" {
+				if st := ada.send("PATCH", "/api/v1/admin/agents/"+a.ID, map[string]any{"role": "operator"}, &e); st != 400 {
+					t.Errorf("an admin made an agent an operator: %d %+v", st, e)
+				}
+			}
+		}
+		if st := otto.post("/api/v1/agent/logout", nil); st != 204 {
+			t.Errorf("the operator signs out: %d", st)
+		}
+		if err := ta.tel.ReportConnectionState(context.Background(), "asterisk", "operator-1", veilig.ConnectionEnded); err != nil {
+			t.Fatal(err)
 		}
 	})
 

@@ -72,10 +72,19 @@ func printURLs(w io.Writer, a *app) {
 	if a.cfg.Telephony.Twilio.AuthToken != "" {
 		fmt.Fprintf(w, "    Twilio webhook   %s/twilio/voice\n", a.publicURL)
 	}
+	for _, o := range a.cfg.Organisations {
+		if o.Telephony.Twilio.AuthToken != "" {
+			fmt.Fprintf(w, "    Twilio webhook   %s/twilio/%s/voice (organisation %s)\n", a.publicURL, o.ID, o.ID)
+		}
+	}
 	fmt.Fprintf(w, "  internal listener  %s\n", a.internalURL())
 	fmt.Fprintf(w, "    telephony API    %s/telephony/v1/calls\n", a.internalURL())
-	if a.tel.agiLn != nil {
-		fmt.Fprintf(w, "    Asterisk FastAGI agi://%s/verify\n", a.tel.agiLn.Addr())
+	for _, f := range a.tel.agi {
+		if f.org == "" {
+			fmt.Fprintf(w, "    Asterisk FastAGI agi://%s/verify\n", f.ln.Addr())
+		} else {
+			fmt.Fprintf(w, "    Asterisk FastAGI agi://%s/verify (organisation %s)\n", f.ln.Addr(), f.org)
+		}
 	}
 	fmt.Fprintf(w, "    metrics          %s/metrics\n", a.internalURL())
 	fmt.Fprintf(w, "    health           %s/healthz  %s/readyz\n", a.internalURL(), a.internalURL())
@@ -125,7 +134,7 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	username := fs.String("username", "", "sign-in name (required)")
 	display := fs.String("display-name", "", "name shown in the console (default: the username)")
-	role := fs.String("role", "agent", "agent, supervisor or admin")
+	role := fs.String("role", "agent", "agent, supervisor, admin, or operator (a shared platform's operator: organisations' totals only, of no organisation)")
 	purposes := fs.String("purposes", "*", "comma-separated purpose ids the agent serves, or *")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of the terminal")
 	noPassword := fs.Bool("no-password", false, "an account for single sign-on only (agents.oidc): no password opens it")
@@ -146,6 +155,17 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 			agent.Purposes = append(agent.Purposes, p)
 		}
 	}
+	operator := agent.Role == veilig.RoleOperator
+	if operator {
+		// Of no organisation and no purpose: the default "*" is dropped,
+		// anything named is refused.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["org"] || set["purposes"] {
+			return fmt.Errorf("a platform operator is of no organisation and serves no purpose: leave out -org and -purposes")
+		}
+		agent.OrgID, agent.Purposes = veilig.PlatformOrganisation, nil
+	}
 	if err := agent.Validate(); err != nil {
 		return fmt.Errorf("%s", veilig.ErrorMessage(err))
 	}
@@ -158,8 +178,10 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 			return fmt.Errorf("no database at %s: accounts are added to a deployment's database; name its configuration with -config (or start veilig once to create this one)", path)
 		}
 	}
-	if agent.OrgID, err = accountOrganisation(cfg, *org, agent.Purposes); err != nil {
-		return err
+	if !operator {
+		if agent.OrgID, err = accountOrganisation(cfg, *org, agent.Purposes); err != nil {
+			return err
+		}
 	}
 	if !*noPassword {
 		password, err := readPassword(*stdin)
@@ -180,6 +202,10 @@ func cmdUserAdd(ctx context.Context, args []string) error {
 			return fmt.Errorf("username %q is taken", agent.Username)
 		}
 		return err
+	}
+	if operator {
+		fmt.Printf("added platform operator %q (id %s)\n", agent.Username, agent.ID)
+		return nil
 	}
 	fmt.Printf("added %s %q (id %s) of organisation %s for purposes %s\n", agent.Role, agent.Username, agent.ID, agent.OrgID, strings.Join(agent.Purposes, ","))
 	return nil

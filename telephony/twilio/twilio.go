@@ -75,7 +75,10 @@ type Config struct {
 	Language      string        // <Say language>, e.g. nl-NL
 	Voice         string        // <Say voice>, e.g. Polly.Lotte; empty: Twilio's default
 	Timeout       time.Duration // bounds each call to the core (telephony.DefaultTimeout when zero)
-	Logger        *slog.Logger
+	// Prefix is where the webhooks are: "" is /twilio (PathVoice...); an
+	// organisation's own account has /twilio/<organisation>.
+	Prefix string
+	Logger *slog.Logger
 }
 
 // Handler serves the webhooks.
@@ -87,9 +90,10 @@ type Handler struct {
 }
 
 var (
-	queueName   = regexp.MustCompile(`^[\x21-\x7e][\x20-\x7e]{0,63}$`)
-	workflowSID = regexp.MustCompile(`^WW[0-9a-f]{32}$`)
-	callSID     = regexp.MustCompile(`^CA[0-9a-f]{32}$`)
+	queueName     = regexp.MustCompile(`^[\x21-\x7e][\x20-\x7e]{0,63}$`)
+	workflowSID   = regexp.MustCompile(`^WW[0-9a-f]{32}$`)
+	callSID       = regexp.MustCompile(`^CA[0-9a-f]{32}$`)
+	prefixPattern = regexp.MustCompile(`^/twilio(/[a-z0-9][a-z0-9-]{0,62})?$`)
 )
 
 // New checks cfg and returns the webhooks' handler.
@@ -128,6 +132,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.GatherTimeout < time.Second || cfg.GatherTimeout > time.Minute {
 		problems = append(problems, "the gather timeout must be 1s-1m")
 	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/twilio"
+	}
+	if !prefixPattern.MatchString(cfg.Prefix) {
+		problems = append(problems, "the prefix must be /twilio or /twilio/<organisation>")
+	}
 	if len(problems) > 0 {
 		return nil, errors.New("twilio: " + strings.Join(problems, "; "))
 	}
@@ -141,14 +151,19 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), msgs: messagesFor(cfg.Language), log: log}, nil
 }
 
+// path is one of the Path* webhooks under the handler's prefix.
+func (h *Handler) path(p string) string {
+	return h.cfg.Prefix + strings.TrimPrefix(p, "/twilio")
+}
+
 // Routes returns the webhooks by net/http pattern, to mount on the public
 // listener (Twilio's cloud must reach them).
 func (h *Handler) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"POST " + PathVoice:       h.webhook(h.voice),
-		"POST " + PathGather:      h.webhook(h.gather),
-		"POST " + PathStatus:      h.webhook(h.status),
-		"POST " + PathQueueResult: h.webhook(h.queueResult),
+		"POST " + h.path(PathVoice):       h.webhook(h.voice),
+		"POST " + h.path(PathGather):      h.webhook(h.gather),
+		"POST " + h.path(PathStatus):      h.webhook(h.status),
+		"POST " + h.path(PathQueueResult): h.webhook(h.queueResult),
 	}
 }
 
@@ -198,7 +213,7 @@ func (h *Handler) voice(w http.ResponseWriter, r *http.Request, form url.Values)
 }
 
 func (h *Handler) gatherTwiML(attempt int, prompt string) string {
-	action := h.base + PathGather + "?attempt=" + strconv.Itoa(attempt)
+	action := h.base + h.path(PathGather) + "?attempt=" + strconv.Itoa(attempt)
 	t := newTwiML().open("Gather",
 		"input", "dtmf", "action", action, "method", "POST",
 		"numDigits", digits(h.cfg.NumDigits), "finishOnKey", "#",
@@ -280,7 +295,7 @@ func (h *Handler) routeTwiML(o telephony.Outcome, say string) string {
 		if !o.Matched() {
 			queue = h.cfg.UnverifiedEnqueue
 		}
-		t.open("Enqueue", "action", h.base+PathQueueResult, "method", "POST", "workflowSid", h.cfg.WorkflowSID)
+		t.open("Enqueue", "action", h.base+h.path(PathQueueResult), "method", "POST", "workflowSid", h.cfg.WorkflowSID)
 		if h.cfg.WorkflowSID != "" {
 			// TaskRouter: the task's attributes reach the agent's
 			// application; the ref is opaque and no secret.

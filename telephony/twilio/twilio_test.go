@@ -349,3 +349,22 @@ func TestTwilioConfig(t *testing.T) {
 		}
 	}
 }
+
+// An organisation's own Twilio account has its webhooks under its prefix,
+// and the TwiML's actions point there too; the platform's paths are not
+// served by it.
+func TestTwilioPrefix(t *testing.T) {
+	h := newHandler(t, &recorder{answer: func(veilig.IncomingCall) (veilig.CallMatch, error) { return veilig.CallMatch{}, nil }}, func(c *Config) { c.Prefix = "/twilio/arnhem" })
+	st, doc := post(t, h, "/twilio/arnhem/voice", callForm(), "sign")
+	if st != 200 || !strings.Contains(doc, `action="`+base+`/twilio/arnhem/gather?attempt=1"`) {
+		t.Fatalf("voice under the prefix: %d %s", st, doc)
+	}
+	if st, _ := post(t, h, PathVoice, callForm(), "sign"); st != http.StatusNotFound {
+		t.Fatalf("the platform's path on an organisation's handler: %d", st)
+	}
+	for _, bad := range []string{"/other", "/twilio/", "/twilio/Arnhem", "/twilio/a/b"} {
+		if _, err := New(Config{Core: &recorder{}, AuthToken: token, BaseURL: base, Enqueue: "q", Prefix: bad}); err == nil {
+			t.Errorf("prefix %q accepted", bad)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import { api, Events, setCSRF, whenSignedOut } from './api.js';
 import * as auditView from './audit.js';
 import { h, replace } from './dom.js';
 import { langSwitch, t } from './i18n.js';
+import * as platform from './platform.js';
 import * as queue from './queue.js';
 import * as session from './session.js';
 import * as signin from './signin.js';
@@ -19,6 +20,7 @@ const VIEWS = {
   supervisor: { title: 'nav.supervisor', role: 'supervisor', render: supervisor.render },
   accounts: { title: 'nav.accounts', role: 'admin', render: accounts.render },
   audit: { title: 'nav.audit', role: 'admin', render: auditView.render },
+  platform: { title: 'nav.platform', role: 'operator', render: platform.render },
 };
 
 let events = null;
@@ -51,6 +53,16 @@ function showSignIn(reason) {
 async function signedIn(me) {
   session.learn(me);
   setCSRF(me.csrfToken);
+  if (me.agent.role === 'operator') {
+    // An operator sees organisations, not contacts: no purposes, no stream.
+    app.purposes = new Map();
+    buildShell();
+    session.start(showTimer, () => signedOut('signin.expired'));
+    route();
+    const heading = shell && shell.main.querySelector('h1');
+    if (heading) heading.focus();
+    return;
+  }
   try {
     const { purposes } = await api('GET', '/api/v1/agent/purposes');
     app.purposes = new Map(purposes.map((p) => [p.id, p.labels]));
@@ -165,7 +177,7 @@ function showTimer(left, warn) {
 function route() {
   if (!app.me || !shell) return;
   let key = location.hash.slice(1);
-  if (!VIEWS[key] || !hasRole(VIEWS[key].role)) key = 'queue';
+  if (!VIEWS[key] || !hasRole(VIEWS[key].role)) key = hasRole('agent') ? 'queue' : 'platform';
   cleanup();
   for (const a of shell.nav.querySelectorAll('a')) {
     if (a.dataset.view === key) a.setAttribute('aria-current', 'page');

@@ -63,10 +63,16 @@ export function render(root, reason, signedIn) {
   );
   username.focus();
 
+  // One button per provider: the platform's, and organisations' own.
   api('GET', '/api/v1/agent/sign-in-methods', { background: true, quiet401: true })
     .then((m) => {
-      if (m && m.oidc && m.oidc.url && m.oidc.url.startsWith('/')) {
-        replace(sso, h('p', { class: 'or', text: t('signin.or') }), h('a', { class: 'button', href: m.oidc.url, text: t('signin.sso', { provider: m.oidc.label }) }));
+      const providers = ((m && m.providers) || (m && m.oidc ? [m.oidc] : [])).filter((p) => p.url && p.url.startsWith('/'));
+      if (providers.length) {
+        replace(
+          sso,
+          h('p', { class: 'or', text: t('signin.or') }),
+          ...providers.map((p) => h('a', { class: 'button', href: p.url, text: t('signin.sso', { provider: p.label }) })),
+        );
       }
     })
     .catch(() => {});

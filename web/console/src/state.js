@@ -25,7 +25,11 @@ export function label(labels, fallback) {
   return labels[lang()] || labels.nl || labels.en || fallback;
 }
 
+// hasRole: roles are cumulative (an admin is a supervisor is an agent);
+// the platform operator is none of them, and only it is an operator.
 export const hasRole = (min) => {
+  if (!app.me) return false;
+  if (app.me.agent.role === 'operator' || min === 'operator') return app.me.agent.role === min;
   const rank = { agent: 1, supervisor: 2, admin: 3 };
-  return !!app.me && (rank[app.me.agent.role] || 0) >= rank[min];
+  return (rank[app.me.agent.role] || 0) >= rank[min];
 };
