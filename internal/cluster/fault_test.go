@@ -80,6 +80,9 @@ type testCluster struct {
 	publicURL, internURL string
 	telephonySecret      []byte
 	agentPassword        string
+	// otherAgentPassword is the demo's second municipality's agent's
+	// (demo-anderdorp): the faults hit two organisations live at once.
+	otherAgentPassword string
 }
 
 func startCluster(t *testing.T) *testCluster {
@@ -193,6 +196,10 @@ log:
 		t.Fatal(err)
 	}
 	c.agentPassword = strings.TrimSpace(string(pw))
+	if pw, err = os.ReadFile(filepath.Join(c.replicas[0].Dir, "data", "demo-anderdorp-agent-password")); err != nil {
+		t.Fatal(err)
+	}
+	c.otherAgentPassword = strings.TrimSpace(string(pw))
 	return c
 }
 
@@ -203,15 +210,17 @@ func tail(s string, n int) string {
 	return s
 }
 
-// storedEvents reads the events straight from the database.
-func (c *testCluster) storedEvents(t *testing.T, sessionID string, after int64) []int64 {
+// storedEvents reads the events straight from the database, of one
+// session or of every session of purposes (all: none named).
+func (c *testCluster) storedEvents(t *testing.T, sessionID string, after int64, purposes ...string) []int64 {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), c.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	rows, err := conn.Query(t.Context(), `SELECT seq FROM events WHERE ($1 = '' OR session_id = $1) AND seq > $2 ORDER BY seq`, sessionID, after)
+	rows, err := conn.Query(t.Context(), `SELECT seq FROM events WHERE ($1 = '' OR session_id = $1) AND seq > $2
+		AND (cardinality($3::text[]) = 0 OR purpose_id = ANY($3)) ORDER BY seq`, sessionID, after, append([]string{}, purposes...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +262,7 @@ type contact struct {
 // firstOn, when set, is a replica to start the session on (and to open the
 // status stream on first): then the killing is done by kill, after the
 // session started and before the person discloses.
-func (c *testCluster) run(t *testing.T, w *wallet.Wallet, agent *Client, n int, firstOn *Replica, kill func()) *contact {
+func (c *testCluster) run(t *testing.T, w *wallet.Wallet, agent *Client, purpose string, n int, firstOn *Replica, kill func()) *contact {
 	ctx := t.Context()
 	limit := 90 * time.Second
 	citizen := NewClient(c.publicURL)
@@ -261,7 +270,7 @@ func (c *testCluster) run(t *testing.T, w *wallet.Wallet, agent *Client, n int, 
 		citizen = NewClient(firstOn.PublicURL)
 	}
 	var s *Started
-	if err := Retry(ctx, limit, func() (err error) { s, err = citizen.StartSession(ctx, "demo"); return err }); err != nil {
+	if err := Retry(ctx, limit, func() (err error) { s, err = citizen.StartSession(ctx, purpose); return err }); err != nil {
 		t.Errorf("contact %d: start session: %v", n, err)
 		return nil
 	}
@@ -378,6 +387,12 @@ func TestFaultTolerance(t *testing.T) {
 	if err := agent.Login(ctx, "demo", c.agentPassword); err != nil {
 		t.Fatal(err)
 	}
+	// Lane 2 is the other demo municipality's: its own purpose, line and
+	// agent, through the same faults.
+	otherAgent := NewClient(c.publicURL)
+	if err := otherAgent.Login(ctx, "demo-anderdorp", c.otherAgentPassword); err != nil {
+		t.Fatal(err)
+	}
 
 	// The agent console's stream starts on the replica that will die,
 	// from the last event stored now: it must get every later event. (A
@@ -444,7 +459,11 @@ func TestFaultTolerance(t *testing.T) {
 						t.Log("PostgreSQL is back")
 					}()
 				}
-				ct := c.run(t, wallets[lane], agent, n, first, k)
+				purpose, laneAgent := "demo", agent
+				if lane == 2 {
+					purpose, laneAgent = "demo-anderdorp", otherAgent
+				}
+				ct := c.run(t, wallets[lane], laneAgent, purpose, n, first, k)
 				mu.Lock()
 				contacts = append(contacts, ct)
 				mu.Unlock()
@@ -473,8 +492,12 @@ func TestFaultTolerance(t *testing.T) {
 	if reconnected == 0 {
 		t.Error("no citizen stream had to reconnect: the faults missed the streams")
 	}
-	// The agent stream too: everything after start, once, in order.
-	want := c.storedEvents(t, "", start)
+	// The agent stream too: everything of its organisation's purpose after
+	// start, once, in order, and nothing of the other organisation's.
+	want := c.storedEvents(t, "", start, "demo")
+	if other := c.storedEvents(t, "", start, "demo-anderdorp"); len(other) == 0 {
+		t.Error("the other organisation's lane stored no events")
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for len(agentStream.Events()) < len(want) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
