@@ -13,6 +13,7 @@ import (
 	"github.com/veiligcontact/veilig/agentauth"
 	"github.com/veiligcontact/veilig/config"
 	"github.com/veiligcontact/veilig/internal/testpg"
+	"github.com/veiligcontact/veilig/keyring"
 )
 
 // TestOrganisationIsolation is the isolation matrix over the HTTP API: two
@@ -179,6 +180,27 @@ func isolationMatrix(t *testing.T, ra, rb *testApp) {
 	_, _, csv := bert.raw("/api/v1/admin/audit/export?format=csv", nil)
 	if strings.Contains(string(csv), aliceID) || strings.Contains(string(csv), s.SessionID) || !strings.Contains(string(csv), "bea") && !strings.Contains(string(csv), "bert") {
 		t.Errorf("B's admin's export: %s", csv)
+	}
+
+	// What B's contact disclosed is sealed with B's keys (derived from the
+	// deployment's for Anderdorp): read from the database, A's keys (the
+	// deployment's own, the default organisation's) open none of it.
+	ownStored, err := rb.store.Session(ctx, own.SessionID)
+	if err != nil || len(ownStored.SealedDisclosure.Data) == 0 {
+		t.Fatalf("B's stored contact: %+v %v", ownStored, err)
+	}
+	keysA, _ := keyring.New(rb.secrets.activeKey, rb.secrets.encryptionKeys)
+	derivedB, _ := keyring.Derive(rb.secrets.encryptionKeys, demoOtherOrganisation)
+	keysB, _ := keyring.New(rb.secrets.activeKey, derivedB)
+	if _, err := keysA.Open(ownStored.SealedDisclosure, []byte(own.SessionID)); err == nil {
+		t.Error("A's keys open B's sealed attributes")
+	}
+	if plain, err := keysB.Open(ownStored.SealedDisclosure, []byte(own.SessionID)); err != nil || !strings.Contains(string(plain), "Jan de Vries") {
+		t.Errorf("B's keys do not open B's sealed attributes: %v", err)
+	}
+	aStored, _ := ra.store.Session(ctx, s.SessionID)
+	if _, err := keysB.Open(aStored.SealedDisclosure, []byte(s.SessionID)); err == nil {
+		t.Error("B's keys open A's sealed attributes")
 	}
 
 	// Nothing B did changed A's things.
