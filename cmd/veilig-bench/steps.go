@@ -202,7 +202,7 @@ func (s *system) matches(ctx context.Context, m *modeResult) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mt, err := tel.ReportCall(ctx, veilig.IncomingCall{Provider: "bench", CallID: "bench-" + st.SessionID, CallerNumber: caller, Code: st.Dial.Code})
+			mt, err := tel.ReportCall(ctx, veilig.IncomingCall{Provider: "bench", CallID: "bench-" + st.SessionID, CallerNumber: caller, CalledNumber: st.Dial.Number, Code: st.Dial.Code})
 			if err != nil || !mt.Matched {
 				bad.Add(1)
 				return
@@ -293,7 +293,7 @@ func (s *system) verifiedContacts(ctx context.Context, m *modeResult) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			mt, err := tel.ReportCall(ctx, veilig.IncomingCall{Provider: "bench", CallID: "contact-" + st.SessionID, CallerNumber: caller, Code: st.Dial.Code})
+			mt, err := tel.ReportCall(ctx, veilig.IncomingCall{Provider: "bench", CallID: "contact-" + st.SessionID, CallerNumber: caller, CalledNumber: st.Dial.Number, Code: st.Dial.Code})
 			if err == nil && mt.Matched {
 				var c *veilig.Contact
 				if c, err = agent.OpenContact(ctx, st.SessionID); err == nil && len(c.Attributes) == 3 {
