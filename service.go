@@ -296,6 +296,13 @@ func (s *Service) Organisation(p *Purpose) *Organisation {
 	return &Organisation{ID: OrganisationOr(p.OrgID)}
 }
 
+// OrganisationByID returns organisation id ("" is DefaultOrganisation),
+// if it is served.
+func (s *Service) OrganisationByID(id string) (*Organisation, bool) {
+	o, ok := s.orgs[OrganisationOr(id)]
+	return o, ok
+}
+
 // Organisations returns the organisations served.
 func (s *Service) Organisations() []*Organisation {
 	out := make([]*Organisation, 0, len(s.orgs))

@@ -146,14 +146,22 @@ type meResponse struct {
 	IdleExpiresAt time.Time `json:"idleExpiresAt"`
 	IdleTimeout   int       `json:"idleTimeoutSeconds"`
 	Now           time.Time `json:"now"`
+	// OrganisationNames name the account's organisation on a shared
+	// platform (the console shows whose it is); absent where the
+	// deployment names no organisations, and for an operator.
+	OrganisationNames map[string]string `json:"organisationNames,omitempty"`
 }
 
 func (s *server) me(a *veilig.Agent, csrf string, expires, lastSeen time.Time) meResponse {
 	idle := s.Auth.IdleTimeout()
-	return meResponse{
+	out := meResponse{
 		Agent: a, CSRFToken: csrf, ExpiresAt: expires,
 		IdleExpiresAt: lastSeen.Add(idle), IdleTimeout: int(idle / time.Second), Now: s.Clock(),
 	}
+	if o, ok := s.Service.OrganisationByID(a.OrgID); ok && len(o.Names) > 0 {
+		out.OrganisationNames = o.Names
+	}
+	return out
 }
 
 func (s *server) agentLogin(w http.ResponseWriter, r *http.Request) {

@@ -61,6 +61,10 @@ func isolationMatrix(t *testing.T, ra, rb *testApp) {
 	rb.addAccount("bob", veilig.RoleSupervisor, demoOtherPurposeID)
 	rb.addAccountIn(demoOtherOrganisation, "bert", veilig.RoleAdmin, "*")
 	bea, bob, bert := rb.agentClient("bea"), rb.agentClient("bob"), rb.agentClient("bert")
+	var me struct{ OrganisationNames map[string]string }
+	if st := bea.send("GET", "/api/v1/agent/me", nil, &me); st != 200 || me.OrganisationNames["nl"] != "Gemeente Anderdorp (demo)" {
+		t.Errorf("B's agent is told of organisation %v (%d)", me.OrganisationNames, st)
+	}
 
 	missing := veilig.NewID()
 	// sameAsMissing: the answer for A's resource is the answer for one

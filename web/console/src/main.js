@@ -10,7 +10,7 @@ import * as platform from './platform.js';
 import * as queue from './queue.js';
 import * as session from './session.js';
 import * as signin from './signin.js';
-import { app, hasRole } from './state.js';
+import { app, hasRole, label } from './state.js';
 import * as supervisor from './supervisor.js';
 
 const root = document.getElementById('app');
@@ -134,7 +134,15 @@ function buildShell() {
         'div',
         { class: 'who' },
         timer,
-        h('span', { class: 'user' }, who, ' · ', t('role.' + app.me.agent.role)),
+        h(
+          'span',
+          { class: 'user' },
+          who,
+          ' · ',
+          t('role.' + app.me.agent.role),
+          // On a shared platform: whose console this is.
+          app.me.organisationNames ? ' · ' + label(app.me.organisationNames, '') : '',
+        ),
         langSwitch(() => {
           buildShell();
           route();
