@@ -91,7 +91,7 @@ func (s *Service) Reporter(org string) *Reporter { return &Reporter{s: s, org: o
 // in on no line of the organisation's; nothing was looked up).
 func (r *Reporter) ReportCall(ctx context.Context, c IncomingCall) (CallMatch, error) {
 	if org, ok := r.s.lineOrgs[c.CalledNumber]; !ok || org != r.org {
-		r.s.observeCall(r.org, "invalid")
+		r.s.observeCall(r.org, "other_line")
 		return CallMatch{}, Errorf(EFORBIDDEN, "these telephony credentials report calls on the lines of organisation %s only (calledNumber)", r.org)
 	}
 	return r.s.ReportCall(ctx, c)

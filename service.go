@@ -19,7 +19,7 @@ import (
 type Observer struct {
 	SessionStarted func(orgID, purposeID string)
 	Disclosure     func(orgID, purposeID string, outcome SessionState)
-	Call           func(orgID, result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line
+	Call           func(orgID, result string) // matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line, other_line
 	// GuessingAlarm is told when this replica sees the guessing alarm
 	// raised (true) or lowered (false).
 	GuessingAlarm func(raised bool)
@@ -285,15 +285,6 @@ func (s *Service) Purpose(id string) (*Purpose, error) {
 		return p, nil
 	}
 	return nil, Errorf(ENOTFOUND, "unknown purpose")
-}
-
-// Organisation returns the organisation a purpose is of (its
-// OrgID; DefaultOrganisation when it names none).
-func (s *Service) Organisation(p *Purpose) *Organisation {
-	if o, ok := s.orgs[OrganisationOr(p.OrgID)]; ok {
-		return o
-	}
-	return &Organisation{ID: OrganisationOr(p.OrgID)}
 }
 
 // OrganisationByID returns organisation id ("" is DefaultOrganisation),

@@ -22,6 +22,21 @@ func write(t *testing.T, body string) string {
 	return p
 }
 
+// wantProblems fails unless err reports every one of want (each the start
+// of a problem, key and message).
+func wantProblems(t *testing.T, err error, want ...string) {
+	t.Helper()
+	var problems ProblemList
+	if !errors.As(err, &problems) {
+		t.Fatalf("want a ProblemList, got %v", err)
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, w) }) {
+			t.Errorf("no problem %q in:\n%v", w, err)
+		}
+	}
+}
+
 func TestNoConfigurationRunsOnDefaults(t *testing.T) {
 	c, err := Load("", nil)
 	if err != nil {

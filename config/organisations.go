@@ -58,7 +58,7 @@ type OrganisationTwilio struct {
 	Dial              string `yaml:"dial"`
 }
 
-// Twilio is the organisation's Twilio settings: its account's over the
+// TwilioSettings are the organisation's Twilio settings: its account's over the
 // platform's telephony.twilio; AuthToken "" when it has none.
 func (o *Organisation) TwilioSettings(platform Twilio) Twilio {
 	t := platform
@@ -131,6 +131,12 @@ func (c *Config) organisationProblems(k *checker) {
 	for id, key := range c.Secrets.EncryptionKeys {
 		owner[key] = "secrets.encryption_keys." + id
 	}
+	if c.Telephony.Secret != "" {
+		owner[c.Telephony.Secret] = "telephony.secret"
+	}
+	if t := c.Telephony.Twilio.AuthToken; t != "" {
+		owner["twilio:"+t] = "telephony.twilio.auth_token"
+	}
 	for i := range c.Organisations {
 		o := &c.Organisations[i]
 		key := fmt.Sprintf("organisations[%d]", i)
@@ -170,7 +176,6 @@ func (c *Config) organisationProblems(k *checker) {
 // credentials: valid, and none another's or the platform's (owner: the
 // setting each key or secret seen so far is under).
 func (c *Config) organisationTelephonyProblems(k *checker, o *Organisation, key string, owner map[string]string) {
-	owner[c.Telephony.Secret] = "telephony.secret"
 	if sec := o.Telephony.Secret; sec != "" {
 		if b, err := base64.StdEncoding.DecodeString(sec); err != nil || len(b) < 32 {
 			k.add(key+".telephony.secret", "must be base64 of at least 32 bytes")
@@ -182,8 +187,11 @@ func (c *Config) organisationTelephonyProblems(k *checker, o *Organisation, key 
 	if tw := o.Telephony.Twilio; tw != (OrganisationTwilio{}) {
 		t := o.TwilioSettings(c.Telephony.Twilio)
 		k.p = append(k.p, t.problems(key+".telephony.twilio.")...)
-		if tw.AuthToken != "" && tw.AuthToken == c.Telephony.Twilio.AuthToken {
-			k.add(key+".telephony.twilio.auth_token", "is the platform's (telephony.twilio.auth_token): an organisation's Twilio account must be its own")
+		if tw.AuthToken != "" {
+			if other, shared := owner["twilio:"+tw.AuthToken]; shared {
+				k.add(key+".telephony.twilio.auth_token", "is also %s: an organisation's Twilio account must be its own", other)
+			}
+			owner["twilio:"+tw.AuthToken] = key + ".telephony.twilio.auth_token"
 		}
 	}
 	if a := o.Telephony.Asterisk; a.FastAGIListen != "" || len(a.FastAGIAllow) > 0 {

@@ -63,7 +63,7 @@ type organisationView struct {
 // citizenPurpose is what a page learns of purpose p.
 func (s *server) citizenPurpose(p *veilig.Purpose) purposeView {
 	v := purposeView{ID: p.ID, Labels: p.Labels}
-	if o := s.Service.Organisation(p); len(o.Names) > 0 {
+	if o, ok := s.Service.OrganisationByID(p.OrgID); ok && len(o.Names) > 0 {
 		v.Organisation = &organisationView{ID: o.ID, Names: o.Names, Logo: o.Branding.Logo, Colour: o.Branding.Colour}
 	}
 	return v

@@ -35,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"route", "method", "status"}),
 		sessions:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_sessions_started_total", Help: "Sessions started, by organisation and purpose."}, []string{"organisation", "purpose"}),
 		disclosures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_disclosures_total", Help: "Finished Yivi disclosures by organisation, purpose and resulting state."}, []string{"organisation", "purpose", "state"}),
-		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by the organisation whose line was called (none: no organisation's) and result (matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line)."}, []string{"organisation", "result"}),
+		calls:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_calls_total", Help: "Reported calls by the organisation whose line was called (none: no organisation's) and result (matched, no_match, malformed, proof_pending, rate_limited, invalid, no_line, other_line)."}, []string{"organisation", "result"}),
 		opened:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "veilig_contacts_opened_total", Help: "Contacts whose attributes an agent opened, by organisation and purpose."}, []string{"organisation", "purpose"}),
 		streams:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "veilig_event_streams", Help: "Open event streams (SSE)."}),
 		signatureFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "veilig_telephony_signature_failures_total", Help: "Telephony requests refused for a bad, old or replayed signature."}),

@@ -16,17 +16,14 @@ type operatorOverviewResponse struct {
 }
 
 // operatorOverview answers GET /api/v1/operator/overview: every
-// organisation's totals since since (default: the last 24 hours), never
-// a contact, an attribute, an account or an audit entry.
+// organisation's totals since since (as the supervisor's overview: by
+// default midnight), never a contact, an attribute, an account or an
+// audit entry.
 func (s *server) operatorOverview(w http.ResponseWriter, r *http.Request) {
-	since := s.Clock().Add(-24 * time.Hour)
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeError(w, r, s.log, veilig.Errorf(veilig.EINVALID, "since must be an RFC 3339 time such as 2026-12-08T00:00:00Z"))
-			return
-		}
-		since = t
+	since, err := overviewSince(r, s.Clock())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	o, err := s.Service.PlatformOverview(r.Context(), agentFrom(r).agent, since)
 	if err != nil {

@@ -160,8 +160,8 @@ func (a *app) listen() (err error) {
 func (a *app) purposes() []*veilig.Purpose {
 	purposes := a.cfg.DomainPurposes()
 	if a.cfg.Demo {
-		for _, p := range demoPurposes(a.publicURL, a.demoHome()) {
-			if !hasPurpose(purposes, p.ID) {
+		for _, m := range a.demoMunicipalities() {
+			if p := m.demoPurpose(a.publicURL); !hasPurpose(purposes, p.ID) {
 				purposes = append(purposes, p)
 			}
 		}

@@ -262,13 +262,13 @@ func TestHealthCommand(t *testing.T) {
 func TestHelpAndUsageExitCodes(t *testing.T) {
 	for _, args := range [][]string{
 		{"-h"}, {"help"}, {"serve", "-h"}, {"migrate", "-h"}, {"health", "-h"}, {"user", "-h"}, {"user", "add", "-h"},
-		{"demo", "-h"}, {"demo", "wallet", "-h"}, {"demo", "call", "-h"}, {"demo-scheme", "-h"},
+		{"org", "-h"}, {"org", "remove", "-h"}, {"demo", "-h"}, {"demo", "wallet", "-h"}, {"demo", "call", "-h"}, {"demo-scheme", "-h"},
 	} {
 		if code := exitCode(run(args)); code != 0 {
 			t.Errorf("veilig %s: exit %d, want 0", strings.Join(args, " "), code)
 		}
 	}
-	for _, args := range [][]string{{}, {"nope"}, {"user"}, {"user", "remove"}, {"demo"}, {"demo", "nope"}} {
+	for _, args := range [][]string{{}, {"nope"}, {"user"}, {"user", "remove"}, {"org"}, {"org", "add"}, {"demo"}, {"demo", "nope"}} {
 		if code := exitCode(run(args)); code != 2 {
 			t.Errorf("veilig %s: exit %d, want 2", strings.Join(args, " "), code)
 		}

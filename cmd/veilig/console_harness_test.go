@@ -62,11 +62,17 @@ func (ta *testApp) newDevWallet() *wallet.Wallet {
 // default organisation for none or "*").
 func (ta *testApp) addAccount(username string, role veilig.Role, purposes ...string) string {
 	ta.t.Helper()
+	return ta.addAccountIn(ta.organisationOf(purposes...), username, role, purposes...)
+}
+
+// addAccountIn is addAccount for an account of organisation org.
+func (ta *testApp) addAccountIn(org, username string, role veilig.Role, purposes ...string) string {
+	ta.t.Helper()
 	hash, err := agentauth.HashPassword(username + "-password-long")
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: "Agent " + username, Role: role, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now(), OrgID: ta.organisationOf(purposes...)}
+	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: "Agent " + username, Role: role, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now(), OrgID: org}
 	if err := ta.store.CreateAgent(context.Background(), a); err != nil {
 		ta.t.Fatal(err)
 	}

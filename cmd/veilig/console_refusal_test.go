@@ -107,6 +107,12 @@ func TestConsoleRefusals(t *testing.T) {
 				}
 			}
 		}
+		for _, since := range []string{"yesterday", "2020-01-01T00:00:00Z"} {
+			var e apiError
+			if st := otto.send("GET", "/api/v1/operator/overview?since="+since, nil, &e); st != 400 || !strings.Contains(e.Error.Message, "since must be") {
+				t.Errorf("operator overview since %s: %d %+v", since, st, e)
+			}
+		}
 		var o struct {
 			Database      string
 			Organisations []veilig.OrganisationTotals

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,24 +47,66 @@ const (
 	demoOtherPhoneNumber   = "+31850009000"
 )
 
-// demoOrganisations are the demo's two fictional municipalities: home
-// (the organisation of the demo purpose and agent) and Anderdorp.
-func demoOrganisations(publicURL, home string) []*veilig.Organisation {
-	origin := originOf(publicURL)
-	return []*veilig.Organisation{
-		{
-			ID:             home,
-			Names:          map[string]string{"nl": "Gemeente Voorbeeldstad (demo)", "en": "Municipality of Voorbeeldstad (demo)"},
-			Branding:       veilig.Branding{Logo: demoLogo("icon.svg"), Colour: "#1a5c9e"},
-			AllowedOrigins: []string{origin},
-		},
-		{
-			ID:             demoOtherOrganisation,
-			Names:          map[string]string{"nl": "Gemeente Anderdorp (demo)", "en": "Municipality of Anderdorp (demo)"},
-			Branding:       veilig.Branding{Logo: demoLogo("anderdorp.svg"), Colour: "#6b2c7a"},
-			AllowedOrigins: []string{origin},
-		},
+// demoMunicipality is one of the demo's fictional municipalities: an
+// organisation with its purpose, line and agent.
+type demoMunicipality struct {
+	org                 string // its organisation; "" for the home one (demoHome)
+	names               map[string]string
+	logo, colour        string // a demo page asset, the widget's accent
+	purpose             string
+	labels              map[string]string
+	number              string
+	username, agentName string
+}
+
+// demoMunicipalities are the demo's two: Voorbeeldstad (the home one, of
+// the demo purpose and agent of the first release) and Anderdorp.
+var demoMunicipalities = []demoMunicipality{
+	{
+		names: map[string]string{"nl": "Gemeente Voorbeeldstad (demo)", "en": "Municipality of Voorbeeldstad (demo)"},
+		logo:  "icon.svg", colour: "#1a5c9e",
+		purpose: demoPurposeID, number: demoPhoneNumber,
+		labels:   map[string]string{"nl": "Vraag over uw belastingaanslag (demo)", "en": "Question about your tax assessment (demo)"},
+		username: demoAgentUsername, agentName: "Demo agent",
+	},
+	{
+		org:   demoOtherOrganisation,
+		names: map[string]string{"nl": "Gemeente Anderdorp (demo)", "en": "Municipality of Anderdorp (demo)"},
+		logo:  "anderdorp.svg", colour: "#6b2c7a",
+		purpose: demoOtherPurposeID, number: demoOtherPhoneNumber,
+		labels:   map[string]string{"nl": "Vraag over uw parkeervergunning (demo)", "en": "Question about your parking permit (demo)"},
+		username: demoOtherAgentUsername, agentName: "Demo agent Anderdorp",
+	},
+}
+
+// demoMunicipalities are the demo's municipalities with the home one's
+// organisation filled in.
+func (a *app) demoMunicipalities() []demoMunicipality {
+	out := slices.Clone(demoMunicipalities)
+	for i := range out {
+		out[i].org = cmp.Or(out[i].org, a.demoHome())
 	}
+	return out
+}
+
+// organisation is municipality m as an organisation, its site at the
+// public URL's origin.
+func (m demoMunicipality) organisation(publicURL string) *veilig.Organisation {
+	return &veilig.Organisation{
+		ID: m.org, Names: m.names, AllowedOrigins: []string{originOf(publicURL)},
+		Branding: veilig.Branding{Logo: demoLogo(m.logo), Colour: m.colour},
+	}
+}
+
+// demoPurpose is municipality m's purpose: the demo scheme's BSN and full
+// name, and the date of birth, on its own line.
+func (m demoMunicipality) demoPurpose(publicURL string) *veilig.Purpose {
+	return config.Purpose{
+		ID: m.purpose, Organisation: m.org, Labels: m.labels,
+		Disclose:       [][][]string{{{demoscheme.BSN, demoscheme.FullName}}, {{demoscheme.DateOfBirth}}},
+		Phone:          &config.Phone{Number: m.number},
+		AllowedOrigins: []string{originOf(publicURL)},
+	}.Domain()
 }
 
 // demoLogo is a demo page's icon as a data: URL: the sites that embed the
@@ -76,46 +120,11 @@ func demoLogo(name string) string {
 	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg)
 }
 
-// demoPurposes ask the demo scheme's BSN and full name, and the date of
-// birth: one at each demo municipality, on a line of its own.
-func demoPurposes(publicURL, home string) []*veilig.Purpose {
-	disclose := [][][]string{{{demoscheme.BSN, demoscheme.FullName}}, {{demoscheme.DateOfBirth}}}
-	origins := []string{originOf(publicURL)}
-	return []*veilig.Purpose{
-		config.Purpose{
-			ID: demoPurposeID, Organisation: home,
-			Labels: map[string]string{
-				"nl": "Vraag over uw belastingaanslag (demo)",
-				"en": "Question about your tax assessment (demo)",
-			},
-			Disclose: disclose, Phone: &config.Phone{Number: demoPhoneNumber}, AllowedOrigins: origins,
-		}.Domain(),
-		config.Purpose{
-			ID: demoOtherPurposeID, Organisation: demoOtherOrganisation,
-			Labels: map[string]string{
-				"nl": "Vraag over uw parkeervergunning (demo)",
-				"en": "Question about your parking permit (demo)",
-			},
-			Disclose: disclose, Phone: &config.Phone{Number: demoOtherPhoneNumber}, AllowedOrigins: origins,
-		}.Domain(),
-	}
-}
-
 func originOf(publicURL string) string {
 	if u, err := url.Parse(publicURL); err == nil {
 		return u.Scheme + "://" + u.Host
 	}
 	return publicURL
-}
-
-// demoAgent is a demo municipality's agent.
-type demoAgent struct{ username, displayName, org, purpose string }
-
-func (a *app) demoAgents() []demoAgent {
-	return []demoAgent{
-		{demoAgentUsername, "Demo agent", a.demoHome(), demoPurposeID},
-		{demoOtherAgentUsername, "Demo agent Anderdorp", demoOtherOrganisation, demoOtherPurposeID},
-	}
 }
 
 func demoAgentPasswordFile(cfg *config.Config, username string) string {
@@ -129,8 +138,8 @@ func demoAgentPasswordFile(cfg *config.Config, username string) string {
 // demo mode. Their passwords go to files readable only by the operator,
 // never to the log.
 func ensureDemoAgents(ctx context.Context, a *app) error {
-	for _, da := range a.demoAgents() {
-		_, err := a.store.AgentByUsername(ctx, da.username)
+	for _, m := range a.demoMunicipalities() {
+		_, err := a.store.AgentByUsername(ctx, m.username)
 		if err == nil {
 			continue
 		} else if veilig.ErrorCode(err) != veilig.ENOTFOUND {
@@ -141,11 +150,11 @@ func ensureDemoAgents(ctx context.Context, a *app) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(demoAgentPasswordFile(a.cfg, da.username), []byte(password+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(demoAgentPasswordFile(a.cfg, m.username), []byte(password+"\n"), 0o600); err != nil {
 			return fmt.Errorf("demo agent password: %w", err)
 		}
 		if err := a.store.CreateAgent(ctx, &veilig.Agent{
-			ID: veilig.NewID(), Username: da.username, DisplayName: da.displayName, OrgID: da.org,
+			ID: veilig.NewID(), Username: m.username, DisplayName: m.agentName, OrgID: m.org,
 			Role: veilig.RoleAgent, Purposes: []string{"*"}, PasswordHash: hash, CreatedAt: time.Now().UTC(),
 		}); err != nil {
 			return err
@@ -248,19 +257,10 @@ func (a *app) setupDemo(hcfg *httpapi.Config, purposes []*veilig.Purpose) error 
 	// on next to real purposes must not become a way around the telephony
 	// platform for them.
 	var municipalities []demo.Municipality
-	orgs := map[string]*veilig.Organisation{}
-	for _, o := range demoOrganisations(a.publicURL, a.demoHome()) {
-		orgs[o.ID] = o
-	}
-	for _, da := range a.demoAgents() {
-		p, err := a.service.Purpose(da.purpose)
-		ps := telephony.SettingsOf(p)
-		if err != nil || ps == nil {
-			return fmt.Errorf("demo purpose %s: not a phone purpose", da.purpose)
-		}
+	for _, m := range a.demoMunicipalities() {
 		municipalities = append(municipalities, demo.Municipality{
-			ID: da.org, Names: orgs[da.org].Names, Purpose: da.purpose, Number: ps.Number,
-			AgentUsername: da.username, AgentPasswordFile: demoAgentPasswordFile(a.cfg, da.username),
+			ID: m.org, Names: m.names, Purpose: m.purpose, Number: m.number,
+			AgentUsername: m.username, AgentPasswordFile: demoAgentPasswordFile(a.cfg, m.username),
 		})
 	}
 	consoleURL := ""

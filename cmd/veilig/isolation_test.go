@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/veiligcontact/veilig"
-	"github.com/veiligcontact/veilig/agentauth"
 	"github.com/veiligcontact/veilig/config"
 	"github.com/veiligcontact/veilig/internal/testpg"
 	"github.com/veiligcontact/veilig/keyring"
@@ -217,21 +216,6 @@ func isolationMatrix(t *testing.T, ra, rb *testApp) {
 	if st := alice.post("/api/v1/agent/contacts/"+s.SessionID+"/end", nil); st != 204 {
 		t.Errorf("A's agent ends A's contact: %d", st)
 	}
-}
-
-// addAccountIn makes an account of organisation org (addAccount takes its
-// first purpose's).
-func (ta *testApp) addAccountIn(org, username string, role veilig.Role, purposes ...string) string {
-	ta.t.Helper()
-	hash, err := agentauth.HashPassword(username + "-password-long")
-	if err != nil {
-		ta.t.Fatal(err)
-	}
-	a := &veilig.Agent{ID: veilig.NewID(), Username: username, DisplayName: "Agent " + username, Role: role, Purposes: purposes, PasswordHash: hash, CreatedAt: time.Now(), OrgID: org}
-	if err := ta.store.CreateAgent(context.Background(), a); err != nil {
-		ta.t.Fatal(err)
-	}
-	return a.ID
 }
 
 // agentEvent is an event of an agent stream.

@@ -75,6 +75,22 @@ func usageError() error {
 	return errUsage
 }
 
+// subcommand runs the command args[0] names among cmds; help prints usage
+// (exit 0), anything else prints it and is a usage error.
+func subcommand(ctx context.Context, args []string, usage string, cmds map[string]func(context.Context, []string) error) error {
+	if len(args) > 0 {
+		if cmd, ok := cmds[args[0]]; ok {
+			return cmd(ctx, args[1:])
+		}
+		if isHelp(args[0]) {
+			fmt.Fprintln(os.Stderr, usage)
+			return nil
+		}
+	}
+	fmt.Fprintln(os.Stderr, usage)
+	return errUsage
+}
+
 func run(args []string) error {
 	if len(args) == 0 {
 		return usageError()
@@ -89,44 +105,16 @@ func run(args []string) error {
 	case "health":
 		return cmdHealth(ctx, args[1:])
 	case "user":
-		const userUsage = "usage: veilig user add -config FILE -username NAME -role agent|supervisor|admin -purposes ID,ID [-org ID] (veilig user add -h: every flag)"
-		switch {
-		case len(args) >= 2 && args[1] == "add":
-			return cmdUserAdd(ctx, args[2:])
-		case len(args) >= 2 && isHelp(args[1]):
-			fmt.Fprintln(os.Stderr, userUsage)
-			return nil
-		}
-		fmt.Fprintln(os.Stderr, userUsage)
-		return errUsage
+		return subcommand(ctx, args[1:], "usage: veilig user add -config FILE -username NAME -role agent|supervisor|admin|operator -purposes ID,ID [-org ID] (veilig user add -h: every flag)",
+			map[string]func(context.Context, []string) error{"add": cmdUserAdd})
 	case "org":
-		const orgUsage = "usage: veilig org remove -config FILE -org ID [-keep-audit] -yes (veilig org remove -h: every flag)"
-		switch {
-		case len(args) >= 2 && args[1] == "remove":
-			return cmdOrgRemove(ctx, args[2:])
-		case len(args) >= 2 && isHelp(args[1]):
-			fmt.Fprintln(os.Stderr, orgUsage)
-			return nil
-		}
-		fmt.Fprintln(os.Stderr, orgUsage)
-		return errUsage
+		return subcommand(ctx, args[1:], "usage: veilig org remove -config FILE -org ID [-keep-audit] -yes (veilig org remove -h: every flag)",
+			map[string]func(context.Context, []string) error{"remove": cmdOrgRemove})
 	case "demo-scheme":
 		return cmdDemoScheme(ctx, args[1:])
 	case "demo":
-		const demoUsage = "usage: veilig demo wallet|call [flags] (veilig demo wallet -h, veilig demo call -h: every flag)"
-		if len(args) >= 2 {
-			switch {
-			case args[1] == "wallet":
-				return cmdDemoWallet(ctx, args[2:])
-			case args[1] == "call":
-				return cmdDemoCall(ctx, args[2:])
-			case isHelp(args[1]):
-				fmt.Fprintln(os.Stderr, demoUsage)
-				return nil
-			}
-		}
-		fmt.Fprintln(os.Stderr, demoUsage)
-		return errUsage
+		return subcommand(ctx, args[1:], "usage: veilig demo wallet|call [flags] (veilig demo wallet -h, veilig demo call -h: every flag)",
+			map[string]func(context.Context, []string) error{"wallet": cmdDemoWallet, "call": cmdDemoCall})
 	case "version", "-version", "--version":
 		fmt.Println("veilig", version)
 		return nil

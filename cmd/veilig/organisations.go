@@ -20,7 +20,8 @@ func (a *app) organisations() []*veilig.Organisation {
 	if !a.cfg.Demo {
 		return orgs
 	}
-	for _, demoOrg := range demoOrganisations(a.publicURL, a.demoHome()) {
+	for _, m := range a.demoMunicipalities() {
+		demoOrg := m.organisation(a.publicURL)
 		if i := indexOrg(orgs, demoOrg.ID); i >= 0 {
 			if len(orgs[i].Names) == 0 { // the implicit default: the demo names it
 				orgs[i] = demoOrg

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"io"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -64,6 +66,9 @@ func TestOrganisationTelephony(t *testing.T) {
 			t.Fatalf("Tiel's call with Arnhem's secret: %v", err)
 		}
 		ta.waitState(tiel, veilig.StateDisclosed) // not matched
+		if m := ta.metrics(); !strings.Contains(m, `veilig_calls_total{organisation="arnhem",result="other_line"} 1`) {
+			t.Errorf("the refused call is not counted as other_line:\n%s", m)
+		}
 		// The platform's secret reports Tiel's call; Arnhem's cannot end it,
 		// and is told what it is told of a call that does not exist.
 		if m, err := ta.tel.ReportCall(ctx, veilig.IncomingCall{Code: tiel.Dial.Code, CallerNumber: "+31611000002", CalledNumber: tielLine, Provider: "connect", CallID: "tiel-1"}); err != nil || !m.Matched {
@@ -122,6 +127,18 @@ func TestOrganisationTelephony(t *testing.T) {
 		}
 		ta.waitState(a, veilig.StateDisclosed)
 	})
+}
+
+// metrics is what the internal listener's /metrics says now.
+func (ta *testApp) metrics() string {
+	ta.t.Helper()
+	resp, err := http.Get(ta.internalURL() + "/metrics")
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func mustB64(t *testing.T, s string) []byte {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/veiligcontact/veilig/config"
 )
 
 // TestREADMEWalkthrough runs README.md's "The flow, with curl" as written,
@@ -83,5 +85,35 @@ func TestREADMEWalkthrough(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the walkthrough's output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestREADMEStartupText: what README.md shows `make run` printing is what
+// `veilig serve` prints on the default configuration (the version, and
+// this test's own listeners and data folder, put back to the defaults).
+func TestREADMEStartupText(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "It prints the URLs it serves:\n\n```\n")
+	want, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatal("README.md no longer shows what make run prints")
+	}
+	ta := startApp(t, "sqlite:", func(c *config.Config) {
+		c.Public.TLSCert, c.Public.TLSKey = "", ""
+		c.Database.URL = "sqlite:" + c.DataDir + "/veilig.db" // as the default names it
+	})
+	var b strings.Builder
+	printURLs(&b, ta.app)
+	got := strings.NewReplacer(
+		ta.publicURL, "http://127.0.0.1:8080",
+		ta.internalURL(), "http://127.0.0.1:8081",
+		ta.cfg.DataDir+"/", "veilig-data/",
+		version, "dev",
+	).Replace(b.String())
+	if strings.TrimSpace(got) != strings.TrimSpace(want) {
+		t.Errorf("README.md shows:\n%s\nveilig serve prints:\n%s", want, got)
 	}
 }

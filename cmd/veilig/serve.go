@@ -97,8 +97,8 @@ func printURLs(w io.Writer, a *app) {
 		fmt.Fprintf(w, "  demo site          %s/demo   (start here; Anderdorp: %s/demo?gemeente=%s)\n", a.publicURL, a.publicURL, demoOtherOrganisation)
 		fmt.Fprintf(w, "  demo wallet        %s/demo/wallet\n", a.publicURL)
 		fmt.Fprintf(w, "  demo phone         %s/demo/phone\n", a.publicURL)
-		for _, da := range a.demoAgents() {
-			fmt.Fprintf(w, "  demo agent         username %q (%s), password in %s\n", da.username, da.org, demoAgentPasswordFile(a.cfg, da.username))
+		for _, m := range a.demoMunicipalities() {
+			fmt.Fprintf(w, "  demo agent         username %q (%s), password in %s\n", m.username, m.org, demoAgentPasswordFile(a.cfg, m.username))
 		}
 	}
 	fmt.Fprintln(w)

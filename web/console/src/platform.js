@@ -1,34 +1,16 @@
 // The platform operator's view: every organisation the platform serves,
 // with its totals today and whether the database answers. Never a contact,
 // an attribute, an account or an audit entry of one: the API gives none.
-import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { fmtTime, t } from './i18n.js';
-import { label, serverNow } from './state.js';
-import { iso, table } from './supervisor.js';
+import { label } from './state.js';
+import { pollToday, table } from './supervisor.js';
 
 const POLL = 10000;
 
 export function render(main) {
   const body = h('div', { class: 'platform' }, h('p', { class: 'muted', text: t('loading') }));
   replace(main, h('h1', { tabindex: '-1', text: t('platform.title') }), body);
-  let stopped = false;
-  let poll = null;
-
-  const load = async (background) => {
-    clearTimeout(poll);
-    const d = new Date(serverNow());
-    d.setHours(0, 0, 0, 0);
-    try {
-      const data = await api('GET', '/api/v1/operator/overview?since=' + encodeURIComponent(iso(d)), { background });
-      if (!stopped) draw(data);
-    } catch (e) {
-      if (e.status === 401 || stopped) return;
-      replace(body, h('p', { class: 'error', role: 'alert', text: e.status === 403 ? t('error.forbidden') : t('error.load') }));
-    }
-    if (!stopped) poll = setTimeout(() => load(true), POLL);
-  };
-
   const draw = (data) => {
     const orgs = data.organisations;
     replace(
@@ -51,9 +33,5 @@ export function render(main) {
     );
   };
 
-  load(false);
-  return () => {
-    stopped = true;
-    clearTimeout(poll);
-  };
+  return pollToday('/api/v1/operator/overview', POLL, body, draw);
 }

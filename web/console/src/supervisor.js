@@ -14,22 +14,6 @@ export function render(main) {
   const body = h('div', { class: 'supervisor' }, h('p', { class: 'muted', text: t('loading') }));
   replace(main, h('h1', { tabindex: '-1', text: t('sup.title') }), body);
   let data = null;
-  let stopped = false;
-  let poll = null;
-
-  const load = async (background) => {
-    clearTimeout(poll);
-    const d = new Date(serverNow());
-    d.setHours(0, 0, 0, 0); // the start of the supervisor's day, in their time zone
-    try {
-      data = await api('GET', '/api/v1/supervisor/overview?since=' + encodeURIComponent(iso(d)), { background });
-      if (!stopped) draw();
-    } catch (e) {
-      if (e.status === 401 || stopped) return;
-      replace(body, h('p', { class: 'error', role: 'alert', text: e.status === 403 ? t('error.forbidden') : t('error.load') }));
-    }
-    if (!stopped) poll = setTimeout(() => load(true), POLL);
-  };
 
   const names = () => new Map((data.agents || []).map((a) => [a.id, a.displayName || a.username]));
 
@@ -104,11 +88,40 @@ export function render(main) {
     for (const el of body.querySelectorAll('[data-since]')) el.textContent = fmtDuration(serverNow() - Number(el.dataset.since));
   }, 1000);
 
+  const stop = pollToday('/api/v1/supervisor/overview', POLL, body, (d) => {
+    data = d;
+    draw();
+  });
+  return () => {
+    stop();
+    clearInterval(tick);
+  };
+}
+
+// pollToday asks path for today (since the start of the viewer's day, in
+// their time zone) now and then every `every` ms in the background, hands
+// each answer to draw, and shows an error in body when it fails; the
+// returned function stops it.
+export function pollToday(path, every, body, draw) {
+  let stopped = false;
+  let timer = null;
+  const load = async (background) => {
+    clearTimeout(timer);
+    const d = new Date(serverNow());
+    d.setHours(0, 0, 0, 0);
+    try {
+      const data = await api('GET', path + '?since=' + encodeURIComponent(iso(d)), { background });
+      if (!stopped) draw(data);
+    } catch (e) {
+      if (e.status === 401 || stopped) return;
+      replace(body, h('p', { class: 'error', role: 'alert', text: e.status === 403 ? t('error.forbidden') : t('error.load') }));
+    }
+    if (!stopped) timer = setTimeout(() => load(true), every);
+  };
   load(false);
   return () => {
     stopped = true;
-    clearTimeout(poll);
-    clearInterval(tick);
+    clearTimeout(timer);
   };
 }
 
